@@ -1,0 +1,53 @@
+/**
+ * `picojoule inspect`: a per-layer table (op, shapes, parameters, MACs, parameter bytes)
+ * and the memory plan, for an .onnx file (imported and lowered as compile would, without
+ * running asc) or for a compiled folder (read from its model.json).
+ */
+import { existsSync, readFileSync, statSync } from "node:fs";
+import { join } from "node:path";
+import { bad } from "../util/errors.js";
+import { importOnnxFile } from "../onnx/import.js";
+import { foldBatchNorm } from "../passes/fold-batchnorm.js";
+import { fuseActivation } from "../passes/fuse-activation.js";
+import { planMemory } from "../passes/plan-memory.js";
+import { layerTable, type LayerInfo, type Manifest } from "../emit/manifest.js";
+
+function table(rows: string[][]): string {
+  const w = rows[0].map((_, i) => Math.max(...rows.map((r) => r[i].length)));
+  return rows.map((r) => r.map((c, i) => (i >= 4 ? c.padStart(w[i]) : c.padEnd(w[i]))).join("  ").trimEnd()).join("\n");
+}
+
+function layerRows(layers: LayerInfo[]): string {
+  const rows = [["layer", "op", "input", "output", "params", "MACs", "bytes"]];
+  for (const l of layers) {
+    rows.push([l.name, l.op + (l.int8 ? " (int8)" : ""), l.inputs.map((s) => s.join("x")).join(", "), l.output.join("x"), String(l.params), String(l.macs), String(l.paramBytes)]);
+  }
+  const sum = (k: "params" | "macs" | "paramBytes") => String(layers.reduce((a, l) => a + l[k], 0));
+  rows.push(["total", "", "", "", sum("params"), sum("macs"), sum("paramBytes")]);
+  return table(rows);
+}
+
+export function inspectModel(path: string, shapes?: Record<string, number[]>): string {
+  if (!existsSync(path)) bad(`${path}: no such file or folder`);
+  if (statSync(path).isDirectory()) {
+    const jf = join(path, "model.json");
+    if (!existsSync(jf)) bad(`${path}: no model.json (not a compiled picojoule folder)`);
+    const m: Manifest = JSON.parse(readFileSync(jf, "utf8"));
+    const io = (l: Manifest["inputs"]) => l.map((t) => `${t.name} ${t.dtype} ${t.shape.join("x")}${t.scale !== undefined ? ` (scale ${t.scale.toPrecision(4)}, zero point ${t.zeroPoint})` : ""}`).join("; ");
+    return [
+      `${m.source} compiled by picojoule ${m.picojoule} (${m.mode === "int8" ? "int8" : "float32"})`,
+      `inputs: ${io(m.inputs)}`, `outputs: ${io(m.outputs)}`, "",
+      layerRows(m.layers), "",
+      `arena ${m.memory.arenaBytes} B (lower bound ${m.memory.arenaLowerBound} B), constants ${m.memory.constantBytes} B, wasm ${m.memory.wasmBytes} B, memory ${m.memory.pages} page(s)`,
+    ].join("\n");
+  }
+  const g = fuseActivation(foldBatchNorm(importOnnxFile(path, { shapes })));
+  const plan = planMemory(g);
+  return [
+    `${path}: opset ${g.opset}, float32 (after batchnorm folding and activation fusion)`,
+    `inputs: ${g.inputs.map((n) => `${n} ${g.tensors.get(n)!.shape.join("x")}`).join("; ")}`,
+    `outputs: ${g.outputs.map((n) => `${n} ${g.tensors.get(n)!.shape.join("x")}`).join("; ")}`, "",
+    layerRows(layerTable(g)), "",
+    `arena ${plan.arenaBytes} B (lower bound ${plan.lowerBound} B)`,
+  ].join("\n");
+}

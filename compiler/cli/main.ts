@@ -1,0 +1,169 @@
+#!/usr/bin/env node
+/**
+ * The picojoule command line: compile, run and inspect. Each command is a thin layer over
+ * the library (pipeline.ts, runner.ts), so the CLI and the API behave the same. Exit codes:
+ * 0 ok, 1 internal failure, 2 bad input (always with a one-line message on stderr).
+ */
+import { parseArgs, type ParseArgsConfig } from "node:util";
+import { basename, dirname, extname, join } from "node:path";
+import { existsSync, statSync, writeFileSync } from "node:fs";
+import { PicoError, bad } from "../util/errors.js";
+import { version } from "../util/paths.js";
+import { compileModel, writeOutputs } from "../pipeline.js";
+import { loadCompiled, runFloat } from "../runner.js";
+import { encodeNpy, readNpy } from "../util/npy.js";
+import { inspectModel } from "./inspect.js";
+
+const HELP: Record<string, string> = {
+  main: `picojoule ${"{version}"}: compile ONNX models to small, WAMR-ready WebAssembly
+
+usage: picojoule <command> [options]
+
+commands:
+  compile <model.onnx>     compile to model.wasm, model.ts, model.json, model.h
+  run <dir|model.wasm>     run a compiled model on inputs from a .npy file
+  inspect <model.onnx|dir> per-layer table: op, shapes, params, MACs, bytes, arena
+
+Run 'picojoule <command> --help' for a command's options.
+Exit codes: 0 ok, 1 internal failure, 2 bad input.`,
+  compile: `usage: picojoule compile <model.onnx> [options]
+
+  -o, --out <dir>          output folder (default: out/<model name>)
+  --quantize none|int8     arithmetic: float32 (none, default) or int8 post-training quantization
+  --calibrate <x.npy>      calibration inputs for int8: N x input shape, float32
+  --selftest               embed golden inputs and export selftest(): i32 (0 = matches the reference)
+  --shape <name=1x8x8>     static shape for an input whose shape is symbolic (repeatable)
+  -q, --quiet              no progress output
+  -h, --help`,
+  run: `usage: picojoule run <dir|model.wasm> --input <x.npy> [options]
+
+  --input <x.npy>          N inferences: N x input shape (a leading batch dim of 1 may be left out)
+  --output <y.npy>         write outputs (dequantized float32), N x output shape
+  --labels <y.npy>         int labels: print the top-1 accuracy of output 0
+  -h, --help`,
+  inspect: `usage: picojoule inspect <model.onnx|dir> [--shape name=1x8x8]
+
+  Prints one row per layer (op, input and output shapes, parameters, MACs, parameter bytes)
+  and the memory plan. On a compiled folder it reads model.json.
+  -h, --help`,
+};
+
+function parseShapes(list: string[] | undefined): Record<string, number[]> | undefined {
+  if (!list?.length) return undefined;
+  const out: Record<string, number[]> = {};
+  for (const s of list) {
+    const m = /^([^=]+)=(\d+(?:x\d+)*)$/.exec(s);
+    if (!m) bad(`--shape ${s}: expected name=DIMxDIM..., e.g. input=1x3x32x32`);
+    out[m![1]] = m![2].split("x").map(Number);
+  }
+  return out;
+}
+
+function defaultOut(model: string): string {
+  const stem = basename(model, extname(model));
+  return join("out", stem === "model" ? basename(dirname(model)) || "model" : stem);
+}
+
+function args(cmd: string, argv: string[], options: ParseArgsConfig["options"]): { values: Record<string, unknown>; positionals: string[] } {
+  try {
+    return parseArgs({ args: argv, options: { help: { type: "boolean", short: "h" }, ...options }, allowPositionals: true, strict: true });
+  } catch (e) {
+    return bad(`${cmd}: ${(e as Error).message.split("\n")[0]} (see picojoule ${cmd} --help)`);
+  }
+}
+
+async function compileCmd(argv: string[]): Promise<void> {
+  const { values: v, positionals } = args("compile", argv, {
+    out: { type: "string", short: "o" }, quantize: { type: "string" }, calibrate: { type: "string" },
+    selftest: { type: "boolean" }, shape: { type: "string", multiple: true }, quiet: { type: "boolean", short: "q" },
+  });
+  if (v.help) return void console.log(HELP.compile);
+  if (positionals.length !== 1) bad(`compile: expected one model file, got ${positionals.length} (see picojoule compile --help)`);
+  const model = positionals[0];
+  const quantize = (v.quantize as string | undefined) ?? "none";
+  if (quantize !== "none" && quantize !== "int8") bad(`compile: --quantize ${quantize}: expected none or int8`);
+  if (v.calibrate && quantize !== "int8") bad(`compile: --calibrate is only used with --quantize int8`);
+  const out = (v.out as string | undefined) ?? defaultOut(model);
+  if (existsSync(out) && !statSync(out).isDirectory()) bad(`compile: ${out} exists and is not a folder`);
+  const t0 = Date.now();
+  const progress = v.quiet ? undefined : (s: string) => process.stderr.write(`picojoule: ${s}...\n`);
+  const c = await compileModel(model, {
+    quantize, calibrate: v.calibrate as string | undefined, selftest: Boolean(v.selftest), shapes: parseShapes(v.shape as string[] | undefined), progress,
+  });
+  const files = writeOutputs(c, out);
+  const m = c.manifest;
+  console.log(`${model} -> ${out}/ (${quantize === "int8" ? "int8" : "float32"}, ${((Date.now() - t0) / 1000).toFixed(1)} s)`);
+  console.log(`  wasm ${m.memory.wasmBytes} B, constants ${m.memory.constantBytes} B, arena ${m.memory.arenaBytes} B (lower bound ${m.memory.arenaLowerBound} B), ${m.memory.pages} page(s)`);
+  console.log(`  ${m.layers.length} layers, ${m.totals.params} parameters (${m.totals.paramBytes} B), ${m.totals.macs} MACs per inference`);
+  console.log(`  ${files.map((f) => basename(f)).join(", ")}`);
+}
+
+async function runCmd(argv: string[]): Promise<void> {
+  const { values: v, positionals } = args("run", argv, { input: { type: "string" }, output: { type: "string" }, labels: { type: "string" } });
+  if (v.help) return void console.log(HELP.run);
+  if (positionals.length !== 1) bad(`run: expected one compiled folder or model.wasm (see picojoule run --help)`);
+  if (!v.input) bad(`run: --input <x.npy> is required`);
+  const m = await loadCompiled(positionals[0]);
+  if (m.manifest.inputs.length !== 1) bad(`run: the model has ${m.manifest.inputs.length} inputs; the CLI feeds single-input models`);
+  const io = m.manifest.inputs[0];
+  const file = v.input as string;
+  const arr = readNpy(file);
+  const { samplesFromShape } = await import("../io.js");
+  const samples = samplesFromShape(io.name, io.shape, arr, file, "input");
+  const outs: Float32Array[][] = samples.map((x) => runFloat(m, [x]));
+  if (v.output) {
+    const o = m.manifest.outputs[0];
+    const per = o.shape.reduce((a, b) => a * b, 1);
+    const data = new Float32Array(per * outs.length);
+    outs.forEach((r, i) => data.set(r[0], i * per));
+    const shape = o.shape[0] === 1 ? [outs.length, ...o.shape.slice(1)] : [outs.length, ...o.shape];
+    writeFileSync(v.output as string, encodeNpy({ dtype: "float32", shape, data }));
+  }
+  if (v.labels) {
+    const lab = readNpy(v.labels as string);
+    if (lab.data.length !== outs.length) bad(`${v.labels}: ${lab.data.length} labels for ${outs.length} inputs`);
+    let right = 0;
+    outs.forEach((r, i) => {
+      const y = r[0];
+      let best = 0;
+      for (let k = 1; k < y.length; k++) if (y[k] > y[best]) best = k;
+      if (best === Number(lab.data[i])) right++;
+    });
+    console.log(`accuracy ${(100 * right / outs.length).toFixed(2)}% (${right}/${outs.length})`);
+  }
+  if (!v.output && !v.labels) for (const r of outs) console.log(Array.from(r[0], (x) => +x.toPrecision(6)).join(" "));
+  else console.log(`${outs.length} inference(s) run${v.output ? `, outputs written to ${v.output}` : ""}`);
+}
+
+async function inspectCmd(argv: string[]): Promise<void> {
+  const { values: v, positionals } = args("inspect", argv, { shape: { type: "string", multiple: true } });
+  if (v.help) return void console.log(HELP.inspect);
+  if (positionals.length !== 1) bad(`inspect: expected one model file or compiled folder`);
+  console.log(inspectModel(positionals[0], parseShapes(v.shape as string[] | undefined)));
+}
+
+export async function main(argv: string[]): Promise<number> {
+  const [cmd, ...rest] = argv;
+  try {
+    if (!cmd || cmd === "--help" || cmd === "-h" || cmd === "help") {
+      console.log(HELP.main.replace("{version}", version()));
+      return cmd ? 0 : 2;
+    }
+    if (cmd === "--version") { console.log(version()); return 0; }
+    if (cmd === "compile") await compileCmd(rest);
+    else if (cmd === "run") await runCmd(rest);
+    else if (cmd === "inspect") await inspectCmd(rest);
+    else bad(`unknown command '${cmd}' (commands: compile, run, inspect; see picojoule --help)`);
+    return 0;
+  } catch (e) {
+    if (e instanceof PicoError) {
+      console.error(`picojoule: ${e.message}`);
+      return e.exitCode;
+    }
+    console.error(`picojoule: internal error: ${(e as Error).stack ?? e}`);
+    return 1;
+  }
+}
+
+const invoked = process.argv[1] && /main\.[jt]s$/.test(process.argv[1]) || process.argv[1]?.endsWith("picojoule");
+if (invoked) main(process.argv.slice(2)).then((code) => { process.exitCode = code; });

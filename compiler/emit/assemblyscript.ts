@@ -1,0 +1,173 @@
+/**
+ * IR to AssemblyScript. The generated model.ts is meant to be read: one commented kernel
+ * call per node in run(), the arena and every constant named after the tensor it holds,
+ * and small exported functions that tell a host where inputs and outputs live. Kernels are
+ * imported from ./runtime-as/kernels/<op>.ts, so asc only compiles the ones used. Weights
+ * are static data placed above the arena (memoryBase), so the arena starts at a fixed
+ * address and nothing is allocated at run time.
+ *
+ * With a self-test, golden inputs and the reference interpreter's outputs are embedded and
+ * `selftest()` returns how many output elements differ (int8: any difference; float: beyond
+ * the stated tolerance).
+ */
+import { basename } from "node:path";
+import { internal } from "../util/errors.js";
+import { numel, tensor, type Graph, type Value } from "../ir/graph.js";
+import { opDef } from "../ops/table.js";
+import type { EmitCtx } from "../ops/types.js";
+import type { MemoryPlan } from "../passes/plan-memory.js";
+import { version } from "../util/paths.js";
+
+export const ARENA_BASE = 16;
+
+export interface SelfTest {
+  inputs: Value[];
+  outputs: Value[];
+  /** Float outputs count as different when |got - want| > atol + rtol * |want|. */
+  atol: number;
+  rtol: number;
+}
+
+export interface Emitted {
+  source: string;
+  memoryBase: number;
+  /** Absolute addresses of the inputs and outputs in linear memory. */
+  inputAddrs: number[];
+  outputAddrs: number[];
+}
+
+const AS_TYPE: Record<string, string> = { float32: "f32", int8: "i8", uint8: "u8", int16: "i16", int32: "i32", bool: "u8" };
+
+function ident(s: string): string {
+  const id = s.replace(/[^A-Za-z0-9_]/g, "_");
+  return /^[0-9]/.test(id) ? `_${id}` : id;
+}
+
+function literalList(dtype: string, values: ArrayLike<number>): string {
+  const parts: string[] = [];
+  for (let i = 0; i < values.length; i++) parts.push(dtype === "float32" ? String(Math.fround(values[i])) : String(values[i]));
+  const lines: string[] = [];
+  for (let i = 0; i < parts.length; i += 16) lines.push("  " + parts.slice(i, i + 16).join(", "));
+  return lines.join(",\n");
+}
+
+export function emitAssemblyScript(g: Graph, plan: MemoryPlan, selftest?: SelfTest): Emitted {
+  const imports = new Map<string, Set<string>>();
+  const consts: string[] = [];
+  const constSym = new Map<string, string>();
+  const used = new Set<string>();
+  const body: string[] = [];
+  const arenaAddr = (off: number) => (off === 0 ? "A" : `A + ${off}`);
+
+  const unique = (base: string) => {
+    let name = ident(base);
+    for (let i = 1; used.has(name); i++) name = `${ident(base)}_${i}`;
+    used.add(name);
+    return name;
+  };
+  const addConst = (hint: string, dtype: string, values: ArrayLike<number>, comment: string) => {
+    const t = AS_TYPE[dtype];
+    if (!t) internal(`cannot place ${dtype} constant '${hint}' in the module`);
+    const sym = unique(`C_${hint}`);
+    consts.push(`// ${comment}\nconst ${sym}: usize = memory.data<${t}>([\n${literalList(dtype, values)}\n]);`);
+    return sym;
+  };
+
+  const need = (file: string, fn: string) => {
+    if (!imports.has(file)) imports.set(file, new Set());
+    imports.get(file)!.add(fn);
+  };
+  const e: EmitCtx = {
+    g,
+    addr(name) {
+      if (name === "") return "0";
+      const t = tensor(g, name);
+      if (t.data) {
+        let sym = constSym.get(name);
+        if (!sym) {
+          sym = addConst(name, t.dtype, t.data, `${name}: ${t.dtype} ${t.shape.join("x")}${t.quant ? quantNote(t.quant) : ""}`);
+          constSym.set(name, sym);
+        }
+        return sym;
+      }
+      const off = plan.offsets.get(name);
+      if (off === undefined) internal(`tensor '${name}' has no arena slot`);
+      return arenaAddr(off!);
+    },
+    data(hint, dtype, values) {
+      return addConst(hint, dtype, values, `${hint}: ${dtype} x${values.length}`);
+    },
+    call(file, fn, args) {
+      need(file, fn);
+      body.push(`  ${fn}(${args.join(", ")});`);
+    },
+  };
+
+  for (const node of g.nodes) {
+    const def = opDef(node.op);
+    const ins = node.inputs.filter((x) => x).map((x) => `${x} ${tensor(g, x).shape.join("x")}`).join(", ");
+    const outs = node.outputs.filter((x) => x).map((x) => `${x} ${tensor(g, x).shape.join("x")}`).join(", ");
+    body.push(`  // ${node.op} '${node.name}'${node.q ? " int8" : ""}: ${ins} -> ${outs}`);
+    if (def.alias) { body.push("  //   (view: shares its input's buffer)"); continue; }
+    if (!def.emit) internal(`${node.op} has no kernel`);
+    def.emit(node, e);
+  }
+
+  const inputAddrs = g.inputs.map((n) => ARENA_BASE + plan.offsets.get(n)!);
+  const outputAddrs = g.outputs.map((n) => ARENA_BASE + plan.offsets.get(n)!);
+  const ioFn = (name: string, vals: number[]) =>
+    `export function ${name}(i: i32): usize {\n${vals.map((v, i) => `  if (i == ${i}) return ${v};`).join("\n")}\n  return 0;\n}`;
+  const bytesOf = (names: string[]) => names.map((n) => { const t = tensor(g, n); return numel(t.shape) * (t.dtype === "float32" ? 4 : 1); });
+
+  let selftestSrc = "";
+  if (selftest) {
+    const lines: string[] = [];
+    selftest.inputs.forEach((v, i) => {
+      const sym = addConst(`selftest_in${i}`, v.dtype, v.data, `golden input ${i}`);
+      lines.push(`  memory.copy(${inputAddrs[i]}, ${sym}, ${bytesOf(g.inputs)[i]});`);
+    });
+    lines.push("  run();", "  let bad = 0;");
+    selftest.outputs.forEach((v, i) => {
+      const sym = addConst(`selftest_out${i}`, v.dtype, v.data, `reference output ${i}`);
+      const fn = v.dtype === "float32" ? "count_diff_f32" : "count_diff_i8";
+      const tol = v.dtype === "float32" ? `, ${selftest.atol}, ${selftest.rtol}` : "";
+      need("selftest", fn);
+      lines.push(`  bad += ${fn}(${outputAddrs[i]}, ${sym}, ${v.data.length}${tol});`);
+    });
+    lines.push("  return bad;");
+    selftestSrc = `\n/** Runs the embedded golden inputs; returns the number of output elements that differ from the reference. */\nexport function selftest(): i32 {\n${lines.join("\n")}\n}\n`;
+  }
+
+  const memoryBase = Math.ceil((ARENA_BASE + plan.arenaBytes) / 16) * 16;
+  const importLines = [...imports.entries()].sort(([a], [b]) => (a < b ? -1 : 1))
+    .map(([file, fns]) => `import { ${[...fns].sort().join(", ")} } from "./runtime-as/kernels/${file}";`);
+  const mode = g.nodes.some((n) => n.q) ? "int8" : "float32";
+  const source = [
+    `// ${basename(g.source)} compiled by picojoule ${version()} (${mode}). Generated: edit the model, not this file.`,
+    `// Arena: ${plan.arenaBytes} bytes at address ${ARENA_BASE} (lower bound ${plan.lowerBound}); constants start at ${memoryBase}.`,
+    ...importLines,
+    "",
+    `const A: usize = ${ARENA_BASE};`,
+    "",
+    ...consts,
+    "",
+    "/** One inference: reads the input buffers, writes the output buffers. */",
+    "export function run(): void {",
+    ...body,
+    "}",
+    "",
+    `/** Address of input i (${g.inputs.map((n, i) => `${i}: '${n}' ${tensor(g, n).dtype} ${tensor(g, n).shape.join("x")}`).join("; ")}). */`,
+    ioFn("input_ptr", inputAddrs),
+    ioFn("input_bytes", bytesOf(g.inputs)),
+    `/** Address of output i (${g.outputs.map((n, i) => `${i}: '${n}' ${tensor(g, n).dtype} ${tensor(g, n).shape.join("x")}`).join("; ")}). */`,
+    ioFn("output_ptr", outputAddrs),
+    ioFn("output_bytes", bytesOf(g.outputs)),
+    `export function arena_bytes(): i32 { return ${plan.arenaBytes}; }`,
+    selftestSrc,
+  ].join("\n");
+  return { source, memoryBase, inputAddrs, outputAddrs };
+}
+
+function quantNote(q: { scale: number[]; zeroPoint: number[] }): string {
+  return q.scale.length === 1 ? ` (scale ${q.scale[0]}, zero point ${q.zeroPoint[0]})` : ` (${q.scale.length} per-channel scales)`;
+}

@@ -1,0 +1,41 @@
+/**
+ * model.h: the manifest's facts as C preprocessor constants for a WAMR host program
+ * (addresses and sizes of inputs and outputs, quantization, memory), so the host can
+ * write inputs into the module's linear memory and read outputs without parsing JSON.
+ */
+import type { Manifest, IOInfo } from "./manifest.js";
+
+function macro(s: string): string {
+  return s.replace(/[^A-Za-z0-9]/g, "_").toUpperCase();
+}
+
+export function emitHeader(m: Manifest): string {
+  const lines = [
+    `/* ${m.source} compiled by picojoule ${m.picojoule} (${m.mode}). Generated: do not edit. */`,
+    "#ifndef PICOJOULE_MODEL_H",
+    "#define PICOJOULE_MODEL_H",
+    "",
+    "/* Exports: memory, run(), input_ptr(i), output_ptr(i), input_bytes(i), output_bytes(i)" + (m.exports.includes("selftest") ? ", selftest() (0 = matches the reference)" : "") + " */",
+    `#define PJ_ARENA_BASE ${m.memory.arenaBase}u`,
+    `#define PJ_ARENA_BYTES ${m.memory.arenaBytes}u`,
+    `#define PJ_CONSTANT_BYTES ${m.memory.constantBytes}u`,
+    `#define PJ_DATA_END ${m.memory.dataEnd}u`,
+    `#define PJ_HEAP_BASE ${m.memory.heapBase}u`,
+    `#define PJ_MEMORY_PAGES ${m.memory.pages}u`,
+    `#define PJ_MACS ${m.totals.macs}u`,
+    `#define PJ_NUM_INPUTS ${m.inputs.length}`,
+    `#define PJ_NUM_OUTPUTS ${m.outputs.length}`,
+  ];
+  const io = (kind: string, list: IOInfo[]) => list.forEach((t, i) => {
+    const p = `PJ_${kind}${i}`;
+    lines.push("", `/* ${kind.toLowerCase()} ${i}: '${t.name}' ${t.dtype} [${t.shape.join(", ")}] */`);
+    lines.push(`#define ${p}_ADDR ${t.address}u`, `#define ${p}_BYTES ${t.bytes}u`, `#define ${p}_ELEMS ${t.shape.reduce((a, b) => a * b, 1)}u`);
+    lines.push(`#define ${p}_IS_INT8 ${t.dtype === "int8" ? 1 : 0}`);
+    if (t.scale !== undefined) lines.push(`#define ${p}_SCALE ${t.scale.toPrecision(9)}f`, `#define ${p}_ZERO_POINT (${t.zeroPoint})`);
+    lines.push(`#define PJ_${macro(kind)}_${macro(t.name)} ${i}`);
+  });
+  io("INPUT", m.inputs);
+  io("OUTPUT", m.outputs);
+  lines.push("", "#endif", "");
+  return lines.join("\n");
+}

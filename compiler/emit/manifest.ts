@@ -1,0 +1,105 @@
+/**
+ * model.json: the facts a host program and a person need about a compiled model, in one
+ * place the CLI's run/inspect commands also read: inputs and outputs (name, dtype, shape,
+ * quantization, address, bytes), memory (arena and its lower bound, constant data, pages),
+ * and per-layer MACs and parameter bytes.
+ */
+import { basename } from "node:path";
+import { dtypeBytes, numel, tensor, type Graph } from "../ir/graph.js";
+import { opDef } from "../ops/table.js";
+import type { MemoryPlan } from "../passes/plan-memory.js";
+import type { AscResult } from "./asc.js";
+import { ARENA_BASE, type Emitted } from "./assemblyscript.js";
+import { version } from "../util/paths.js";
+
+export interface IOInfo {
+  name: string;
+  dtype: string;
+  shape: number[];
+  scale?: number;
+  zeroPoint?: number;
+  address: number;
+  bytes: number;
+}
+
+export interface LayerInfo {
+  name: string;
+  op: string;
+  int8: boolean;
+  inputs: number[][];
+  output: number[];
+  params: number;
+  paramBytes: number;
+  macs: number;
+}
+
+export interface Manifest {
+  picojoule: string;
+  source: string;
+  mode: "none" | "int8";
+  inputs: IOInfo[];
+  outputs: IOInfo[];
+  memory: {
+    arenaBase: number;
+    arenaBytes: number;
+    arenaLowerBound: number;
+    constantBytes: number;
+    dataEnd: number;
+    heapBase: number;
+    pages: number;
+    wasmBytes: number;
+  };
+  totals: { macs: number; params: number; paramBytes: number };
+  layers: LayerInfo[];
+  exports: string[];
+}
+
+export function layerTable(g: Graph): LayerInfo[] {
+  return g.nodes.map((node) => {
+    const def = opDef(node.op);
+    const consts = node.inputs.filter((x) => x && tensor(g, x).data).map((x) => tensor(g, x));
+    return {
+      name: node.name,
+      op: node.op,
+      int8: node.q !== undefined,
+      inputs: node.inputs.filter((x) => x && !tensor(g, x).data).map((x) => tensor(g, x).shape),
+      output: tensor(g, node.outputs[0]).shape,
+      params: consts.reduce((a, t) => a + numel(t.shape), 0),
+      paramBytes: consts.reduce((a, t) => a + numel(t.shape) * dtypeBytes(t.dtype), 0),
+      macs: def.macs?.(node, g) ?? 0,
+    };
+  });
+}
+
+export function buildManifest(g: Graph, plan: MemoryPlan, em: Emitted, asc: AscResult, file: string, mode: "none" | "int8"): Manifest {
+  const io = (names: string[], addrs: number[]): IOInfo[] => names.map((name, i) => {
+    const t = tensor(g, name);
+    return {
+      name, dtype: t.dtype, shape: t.shape,
+      ...(t.quant ? { scale: t.quant.scale[0], zeroPoint: t.quant.zeroPoint[0] } : {}),
+      address: addrs[i], bytes: numel(t.shape) * dtypeBytes(t.dtype),
+    };
+  });
+  const layers = layerTable(g);
+  const exports = ["memory", "run", "input_ptr", "input_bytes", "output_ptr", "output_bytes", "arena_bytes", "__data_end", "__heap_base"];
+  if (em.source.includes("export function selftest")) exports.push("selftest");
+  return {
+    picojoule: version(),
+    source: basename(file),
+    mode,
+    inputs: io(g.inputs, em.inputAddrs),
+    outputs: io(g.outputs, em.outputAddrs),
+    memory: {
+      arenaBase: ARENA_BASE, arenaBytes: plan.arenaBytes, arenaLowerBound: plan.lowerBound,
+      constantBytes: asc.dataEnd - em.memoryBase, dataEnd: asc.dataEnd, heapBase: asc.heapBase,
+      pages: asc.memoryPages, wasmBytes: asc.wasm.length,
+    },
+    totals: {
+      macs: layers.reduce((a, l) => a + l.macs, 0),
+      params: layers.reduce((a, l) => a + l.params, 0),
+      paramBytes: layers.reduce((a, l) => a + l.paramBytes, 0),
+    },
+    layers,
+    exports,
+  };
+}

@@ -1,0 +1,79 @@
+/**
+ * Fixed-point arithmetic of the integer path, as in gemmlowp/TFLite: a real multiplier is
+ * held as a Q31 int32 `mult` in [2^30, 2^31) and a power-of-two `shift`, and an int32
+ * accumulator is scaled by SaturatingRoundingDoublingHighMul followed by
+ * RoundingDivideByPOT. These functions are the definition the integer interpreter uses;
+ * runtime-as/fixedpoint.ts mirrors them line for line in AssemblyScript, and the kernel
+ * tests check the two agree bit for bit.
+ */
+
+export const INT32_MIN = -2147483648;
+export const INT32_MAX = 2147483647;
+
+export interface QMul {
+  mult: number; // int32, 0 or in [2^30, 2^31)
+  shift: number; // real = mult * 2^(shift - 31)
+}
+
+/** Splits a non-negative real multiplier into a Q31 mantissa and an exponent (TFLite's QuantizeMultiplier). */
+export function quantizeMultiplier(real: number): QMul {
+  if (!(real >= 0) || !Number.isFinite(real)) throw new Error(`multiplier ${real} must be finite and non-negative`);
+  if (real === 0) return { mult: 0, shift: 0 };
+  let shift = Math.floor(Math.log2(real)) + 1; // real = q * 2^shift with q in [0.5, 1)
+  let q = real / 2 ** shift;
+  if (q >= 1) { q /= 2; shift += 1; }
+  if (q < 0.5) { q *= 2; shift -= 1; }
+  let m = Math.round(q * 2 ** 31);
+  if (m === 2 ** 31) { m /= 2; shift += 1; }
+  if (shift < -31) return { mult: 0, shift: 0 };
+  if (shift > 30) throw new Error(`multiplier ${real} is too large for the fixed-point path`);
+  return { mult: m, shift };
+}
+
+/** (a * b * 2 + 2^31) >> 32 with saturation, rounding half away from zero, exactly as gemmlowp. */
+export function srdhm(a: number, b: number): number {
+  if (a === INT32_MIN && b === INT32_MIN) return INT32_MAX;
+  const ab = BigInt(a) * BigInt(b);
+  const nudge = ab >= 0n ? 1n << 30n : 1n - (1n << 30n);
+  // BigInt division truncates toward zero, as C++ int64 division does.
+  return Number((ab + nudge) / (1n << 31n));
+}
+
+/** Division by 2^exponent rounding half away from zero (gemmlowp RoundingDivideByPOT). */
+export function rdbpot(x: number, exponent: number): number {
+  if (exponent === 0) return x;
+  const mask = (1 << exponent) - 1;
+  const remainder = x & mask;
+  const threshold = (mask >> 1) + (x < 0 ? 1 : 0);
+  return (x >> exponent) + (remainder > threshold ? 1 : 0);
+}
+
+/** x * real multiplier, in int32 fixed point (TFLite MultiplyByQuantizedMultiplier). */
+export function mbqm(x: number, mult: number, shift: number): number {
+  const left = shift > 0 ? shift : 0;
+  const right = shift > 0 ? 0 : -shift;
+  return rdbpot(srdhm(Math.imul(x, 1 << left), mult), right);
+}
+
+export function clamp(x: number, lo: number, hi: number): number {
+  return x < lo ? lo : x > hi ? hi : x;
+}
+
+/** Round half away from zero: the rounding used wherever the compiler converts reals to integers. */
+export function roundHalfAway(x: number): number {
+  return x < 0 ? -Math.round(-x) : Math.round(x);
+}
+
+/** Floor division of non-negative integers below 2^53, exact (corrects the double quotient). */
+export function floorDiv(a: number, b: number): number {
+  let q = Math.floor(a / b);
+  if (q * b > a) q -= 1;
+  else if ((q + 1) * b <= a) q += 1;
+  return q;
+}
+
+/** Integer division truncating toward zero, exact for |a| < 2^53. */
+export function truncDiv(a: number, b: number): number {
+  const q = floorDiv(Math.abs(a), Math.abs(b));
+  return (a < 0) !== (b < 0) ? -q : q;
+}

@@ -1,0 +1,195 @@
+/**
+ * Conv: 1-D and 2-D convolution in NCHW with strides, dilations, explicit or automatic
+ * padding and groups (depthwise when groups == channels). Import turns auto_pad and the
+ * ONNX pads list into explicit begin/end pads; 1-D convolutions are run by the same kernel
+ * with H = 1. The int8 form uses per-output-channel symmetric weights, an int32 bias at
+ * scale s_x * s_w and a per-channel Q31 requantization (see ir/fixedpoint.ts).
+ */
+import { bad } from "../util/errors.js";
+import { makeValue, tensor, type Graph, type Node, type Value } from "../ir/graph.js";
+import { mbqm, quantizeMultiplier, roundHalfAway, clamp } from "../ir/fixedpoint.js";
+import type { OpDef } from "./types.js";
+import { actBounds, actQBounds, attrInt, attrInts, attrStr, clampF, f32, inT, outT, where } from "./util.js";
+
+export interface ConvGeom {
+  N: number; C: number; H: number; W: number; M: number; KH: number; KW: number; OH: number; OW: number;
+  sh: number; sw: number; dh: number; dw: number; pt: number; pl: number; G: number;
+}
+
+/** Output size of one spatial axis and its begin pad, for every auto_pad mode. */
+export function padAxis(mode: string, inSize: number, k: number, s: number, d: number, pb: number, pe: number): { out: number; pb: number } {
+  const ke = (k - 1) * d + 1;
+  if (mode === "VALID") return { out: Math.floor((inSize - ke) / s) + 1, pb: 0 };
+  if (mode === "SAME_UPPER" || mode === "SAME_LOWER") {
+    const out = Math.ceil(inSize / s);
+    const total = Math.max(0, (out - 1) * s + ke - inSize);
+    return { out, pb: mode === "SAME_UPPER" ? Math.floor(total / 2) : Math.ceil(total / 2) };
+  }
+  return { out: Math.floor((inSize + pb + pe - ke) / s) + 1, pb };
+}
+
+export function convGeom(g: Graph, node: Node): ConvGeom {
+  const xs = inT(g, node, 0).shape, ws = inT(g, node, 1).shape;
+  const ctx = where(g, node);
+  if (xs.length !== 3 && xs.length !== 4) bad(`${ctx}: input has shape ${xs.join("x")}; only 1-D and 2-D convolutions (rank 3 or 4) are supported`);
+  if (ws.length !== xs.length) bad(`${ctx}: weight shape ${ws.join("x")} does not match input rank ${xs.length}`);
+  const sp = xs.length - 2;
+  const G = attrInt(node, "group", 1);
+  const ks = attrInts(node, "kernel_shape", ws.slice(2));
+  const st = attrInts(node, "strides", new Array(sp).fill(1));
+  const di = attrInts(node, "dilations", new Array(sp).fill(1));
+  const pads = attrInts(node, "pads", new Array(2 * sp).fill(0));
+  const mode = attrStr(node, "auto_pad", "NOTSET");
+  if (xs[1] !== ws[1] * G) bad(`${ctx}: input has ${xs[1]} channels but weight ${ws.join("x")} with group ${G} expects ${ws[1] * G}`);
+  if (ws[0] % G !== 0) bad(`${ctx}: ${ws[0]} output channels are not divisible by group ${G}`);
+  const axes = [];
+  for (let i = 0; i < sp; i++) {
+    if (ks[i] !== ws[2 + i]) bad(`${ctx}: kernel_shape ${ks.join("x")} does not match weight ${ws.join("x")}`);
+    axes.push(padAxis(mode, xs[2 + i], ks[i], st[i], di[i], pads[i], pads[sp + i]));
+  }
+  const [h, w] = sp === 1 ? [{ out: 1, pb: 0 }, axes[0]] : axes;
+  const geom: ConvGeom = {
+    N: xs[0], C: xs[1], H: sp === 1 ? 1 : xs[2], W: xs[xs.length - 1], M: ws[0],
+    KH: sp === 1 ? 1 : ks[0], KW: ks[sp - 1], OH: h.out, OW: w.out,
+    sh: sp === 1 ? 1 : st[0], sw: st[sp - 1], dh: sp === 1 ? 1 : di[0], dw: di[sp - 1], pt: h.pb, pl: w.pb, G,
+  };
+  if (geom.OH <= 0 || geom.OW <= 0) bad(`${ctx}: output would be empty for input ${xs.join("x")} and kernel ${ks.join("x")}`);
+  return geom;
+}
+
+function outShape(gm: ConvGeom, rank: number): number[] {
+  return rank === 3 ? [gm.N, gm.M, gm.OW] : [gm.N, gm.M, gm.OH, gm.OW];
+}
+
+/** Visits every (output index, input index, weight index) triple of the convolution. */
+function sweep(gm: ConvGeom, visit: (m: number, o: number, xi: number, wi: number) => void, done: (m: number, o: number) => void): void {
+  const { N, C, H, W, M, KH, KW, OH, OW, sh, sw, dh, dw, pt, pl, G } = gm;
+  const cg = C / G, mg = M / G;
+  for (let n = 0; n < N; n++)
+    for (let m = 0; m < M; m++) {
+      const c0 = Math.floor(m / mg) * cg;
+      for (let oh = 0; oh < OH; oh++)
+        for (let ow = 0; ow < OW; ow++) {
+          const o = ((n * M + m) * OH + oh) * OW + ow;
+          for (let c = 0; c < cg; c++)
+            for (let kh = 0; kh < KH; kh++) {
+              const ih = oh * sh - pt + kh * dh;
+              if (ih < 0 || ih >= H) continue;
+              for (let kw = 0; kw < KW; kw++) {
+                const iw = ow * sw - pl + kw * dw;
+                if (iw < 0 || iw >= W) continue;
+                visit(m, o, ((n * C + c0 + c) * H + ih) * W + iw, ((m * cg + c) * KH + kh) * KW + kw);
+              }
+            }
+          done(m, o);
+        }
+    }
+}
+
+export const Conv: OpDef = {
+  op: "Conv",
+  doc: "1-D/2-D convolution, NCHW; stride, dilation, pads, auto_pad, groups (depthwise)",
+  normalize(node, g) {
+    const gm = convGeom(g, node);
+    const sp = inT(g, node, 0).shape.length - 2;
+    node.attrs = {
+      group: gm.G,
+      kernel_shape: sp === 1 ? [gm.KW] : [gm.KH, gm.KW],
+      strides: sp === 1 ? [gm.sw] : [gm.sh, gm.sw],
+      dilations: sp === 1 ? [gm.dw] : [gm.dh, gm.dw],
+      // explicit begin pads; end pads follow from the output size
+      pads: sp === 1 ? [gm.pl, 0] : [gm.pt, gm.pl, 0, 0],
+      out: outShape(gm, sp + 2).slice(2),
+      ...(node.attrs.actMin !== undefined ? { actMin: node.attrs.actMin, actMax: node.attrs.actMax } : {}),
+    };
+  },
+  infer(node, g) {
+    const xs = inT(g, node, 0).shape;
+    if (node.attrs.out) return [{ dtype: inT(g, node, 0).dtype, shape: [xs[0], inT(g, node, 1).shape[0], ...node.attrs.out] }];
+    return [{ dtype: inT(g, node, 0).dtype, shape: outShape(convGeom(g, node), xs.length) }];
+  },
+  ref(node, ins) {
+    const [x, w, b] = ins;
+    const gm = geomOf(node, x, w);
+    const y = makeValue("float32", outShape(gm, x.shape.length));
+    const acc = new Float64Array(y.data.length);
+    const { min, max } = actBounds(node);
+    sweep(gm, (_m, o, xi, wi) => { acc[o] += x.data[xi] * w.data[wi]; },
+      (m, o) => { y.data[o] = clampF(acc[o] + (b ? b.data[m] : 0), min, max); });
+    return [y];
+  },
+  int(node, ins) {
+    const [x, w, b] = ins;
+    const q = node.q!;
+    const gm = geomOf(node, x, w);
+    const y = makeValue("int8", outShape(gm, x.shape.length));
+    const acc = new Int32Array(y.data.length);
+    sweep(gm, (_m, o, xi, wi) => { acc[o] = (acc[o] + Math.imul(x.data[xi] - q.zx, w.data[wi])) | 0; },
+      (m, o) => { y.data[o] = clamp((mbqm((acc[o] + b.data[m]) | 0, q.mult[m], q.shift[m]) + q.zy) | 0, q.qmin, q.qmax); });
+    return [y];
+  },
+  quantize(node, g, qc) {
+    const [xn, wn, bn] = node.inputs;
+    const yn = node.outputs[0];
+    qc.weightQuant(wn, 0);
+    qc.actQuant(yn);
+    const xq = tensor(g, xn).quant!, wq = tensor(g, wn).quant!, yq = tensor(g, yn).quant!;
+    node.inputs[2] = quantizeBias(g, node, bn, xq.scale[0], wq.scale, tensor(g, wn).shape[0]);
+    const mults = wq.scale.map((s) => quantizeMultiplier((xq.scale[0] * s) / yq.scale[0]));
+    node.q = {
+      zx: xq.zeroPoint[0], zy: yq.zeroPoint[0],
+      mult: mults.map((m) => m.mult), shift: mults.map((m) => m.shift),
+      ...actQBounds(node, yq.scale[0], yq.zeroPoint[0]),
+    };
+  },
+  emit(node, e) {
+    const x = tensor(e.g, node.inputs[0]), w = tensor(e.g, node.inputs[1]);
+    const gm = geomOf(node, x, w);
+    const geo = [gm.N, gm.C, gm.H, gm.W, gm.M, gm.KH, gm.KW, gm.OH, gm.OW, gm.sh, gm.sw, gm.dh, gm.dw, gm.pt, gm.pl, gm.G];
+    const io = [e.addr(node.inputs[0]), e.addr(node.inputs[1]), node.inputs[2] ? e.addr(node.inputs[2]) : "0", e.addr(node.outputs[0])];
+    if (!node.q) {
+      const { min, max } = actBounds(node);
+      e.call("conv", "conv_f32", [...io, ...geo, f32(min), f32(max)]);
+    } else {
+      const q = node.q;
+      e.call("conv", "conv_s8", [...io, ...geo, q.zx, q.zy, e.data("mult", "int32", q.mult), e.data("shift", "int32", q.shift), q.qmin, q.qmax]);
+    }
+  },
+  macs(node, g) {
+    const w = inT(g, node, 1).shape;
+    const y = outT(g, node).shape;
+    return y.reduce((a, b) => a * b, 1) * w.slice(1).reduce((a, b) => a * b, 1);
+  },
+};
+
+/** Geometry from normalized attributes and the actual operand shapes. */
+function geomOf(node: Node, x: { shape: number[] }, w: { shape: number[] }): ConvGeom {
+  const sp = x.shape.length - 2;
+  const [N, C] = x.shape;
+  const [M] = w.shape;
+  const ks = node.attrs.kernel_shape as number[], st = node.attrs.strides as number[], di = node.attrs.dilations as number[];
+  const out = node.attrs.out as number[];
+  const pads = node.attrs.pads as number[];
+  return {
+    N, C, H: sp === 1 ? 1 : x.shape[2], W: x.shape[x.shape.length - 1], M,
+    KH: sp === 1 ? 1 : ks[0], KW: ks[sp - 1], OH: sp === 1 ? 1 : out[0], OW: out[sp - 1],
+    sh: sp === 1 ? 1 : st[0], sw: st[sp - 1], dh: sp === 1 ? 1 : di[0], dw: di[sp - 1],
+    pt: sp === 1 ? 0 : pads[0], pl: pads[sp - 1], G: node.attrs.group,
+  };
+}
+
+/** Replaces a float bias (or none) by an int32 bias at scale sx * sw[m]; returns its tensor name. */
+export function quantizeBias(g: Graph, node: Node, bn: string | undefined, sx: number, sw: number[], channels: number): string {
+  const name = `${node.name || node.outputs[0]}::bias_q`;
+  const data = new Int32Array(channels);
+  const src = bn ? tensor(g, bn).data : undefined;
+  if (bn && !src) bad(`${g.source}: node '${node.name}' (${node.op}): bias '${bn}' must be a constant to quantize`);
+  for (let m = 0; m < channels; m++) {
+    const s = sx * sw[sw.length === 1 ? 0 : m];
+    data[m] = src ? clamp(roundHalfAway(src[m] / s), -2147483648, 2147483647) : 0;
+  }
+  g.tensors.set(name, { name, dtype: "int32", shape: [channels], data });
+  return name;
+}
+
+export type { Value };

@@ -1,0 +1,59 @@
+/**
+ * What an operator is to picojoule: one `OpDef` per op in one file under compiler/ops/,
+ * listed once in ops/table.ts. An OpDef carries everything about the op so that no other
+ * module needs a switch over op names: import-time normalization of ONNX attributes and
+ * constant inputs, shape inference, the float reference (also used for constant folding),
+ * the integer reference (the fixed-point definition kernels must match bit for bit), the
+ * quantization rule, the AssemblyScript emission and the MAC count.
+ */
+import type { DType, Graph, Node, Value } from "../ir/graph.js";
+
+export interface OutType {
+  dtype: DType;
+  shape: number[];
+}
+
+/** Calibration facts handed to an op's quantize rule. */
+export interface QuantCtx {
+  /** Observed [min, max] of a float tensor over the calibration set. */
+  range(name: string): { min: number; max: number };
+  /** Gives `name` per-tensor asymmetric int8 parameters from its calibrated range (if not set yet). */
+  actQuant(name: string): void;
+  /** Gives `name` the same quantization as `from` (data movement and max/avg pooling). */
+  sameQuant(name: string, from: string): void;
+  /** Quantizes a constant float tensor to int8, symmetric, per channel along `axis` (or per tensor when axis < 0). */
+  weightQuant(name: string, axis: number): void;
+}
+
+export interface EmitCtx {
+  g: Graph;
+  /** AssemblyScript expression for the address of a tensor: arena slot or constant data. */
+  addr(name: string): string;
+  /** Registers constant data that is not a graph tensor (multipliers, tables); returns its symbol. */
+  data(hint: string, dtype: "int8" | "int16" | "int32" | "float32" | "uint8", values: ArrayLike<number>): string;
+  /** Emits `fn(args)` imported from runtime-as/kernels/<file>.ts. */
+  call(file: string, fn: string, args: Array<string | number>): void;
+}
+
+export interface OpDef {
+  op: string;
+  doc: string;
+  /** Reads opset-specific attributes and constant inputs into node.attrs (may drop consumed inputs). */
+  normalize?(node: Node, g: Graph): void;
+  /** Output dtypes and shapes from the input tensors (all shapes are static); absent for fold-only ops. */
+  infer?(node: Node, g: Graph): OutType[];
+  /** Fold-only ops that can be evaluated from input shapes alone (Shape, Size). */
+  shapeOnly?: boolean;
+  /** Float reference semantics; any-dtype semantics for data movement and shape arithmetic. */
+  ref(node: Node, ins: Value[]): Value[];
+  /** Integer semantics of the quantized op (reads node.q); data movement ops reuse ref. */
+  int?(node: Node, ins: Value[]): Value[];
+  /** Chooses output quantization and fills node.q; absent means the op has no int8 form. */
+  quantize?(node: Node, g: Graph, q: QuantCtx): void;
+  /** Emits the kernel call; absent means the op can only be constant-folded. */
+  emit?(node: Node, e: EmitCtx): void;
+  /** Output 0 is a view of input 0 with another shape: no kernel and no buffer of its own. */
+  alias?: boolean;
+  /** Multiply-accumulates of one run of the node. */
+  macs?(node: Node, g: Graph): number;
+}
