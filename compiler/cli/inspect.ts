@@ -35,7 +35,7 @@ export function inspectModel(path: string, shapes?: Record<string, number[]>): s
     const m: Manifest = JSON.parse(readFileSync(jf, "utf8"));
     const io = (l: Manifest["inputs"]) => l.map((t) => `${t.name} ${t.dtype} ${t.shape.join("x")}${t.scale !== undefined ? ` (scale ${t.scale.toPrecision(4)}, zero point ${t.zeroPoint})` : ""}`).join("; ");
     return [
-      `${m.source} compiled by picojoule ${m.picojoule} (${m.mode === "int8" ? "int8" : "float32"})`,
+      `${m.source} compiled by picojoule ${m.picojoule} (${m.mode})`,
       `inputs: ${io(m.inputs)}`, `outputs: ${io(m.outputs)}`, "",
       layerRows(m.layers), "",
       `arena ${m.memory.arenaBytes} B (lower bound ${m.memory.arenaLowerBound} B), constants ${m.memory.constantBytes} B, wasm ${m.memory.wasmBytes} B, memory ${m.memory.pages} page(s)`,

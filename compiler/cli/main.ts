@@ -86,7 +86,8 @@ async function compileCmd(argv: string[]): Promise<void> {
   const out = (v.out as string | undefined) ?? defaultOut(model);
   if (existsSync(out) && !statSync(out).isDirectory()) bad(`compile: ${out} exists and is not a folder`);
   const t0 = Date.now();
-  const progress = v.quiet ? undefined : (s: string) => process.stderr.write(`picojoule: ${s}...\n`);
+  // progress goes to a terminal only, so piped stderr carries nothing but the error line
+  const progress = v.quiet || !process.stderr.isTTY ? undefined : (s: string) => process.stderr.write(`picojoule: ${s}...\n`);
   const c = await compileModel(model, {
     quantize, calibrate: v.calibrate as string | undefined, selftest: Boolean(v.selftest), shapes: parseShapes(v.shape as string[] | undefined), progress,
   });

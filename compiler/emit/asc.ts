@@ -8,8 +8,6 @@
  */
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
-import asc from "assemblyscript/asc";
-import binaryen from "binaryen";
 import { internal } from "../util/errors.js";
 import { packageRoot } from "../util/paths.js";
 
@@ -47,6 +45,8 @@ export async function compileAssemblyScript(source: string, opts: AscOptions): P
   const outputs: Record<string, Uint8Array | string> = {};
   const stderr: string[] = [];
   const args = ["model.ts", ...ascArgs(opts.target), "--memoryBase", String(opts.memoryBase), "--outFile", "model.wasm", "--noColors"];
+  // loaded on first use: both packages take a while to start, and most CLI calls need neither
+  const asc = (await import("assemblyscript/asc")).default;
   const { error } = await asc.main(args, {
     readFile(filename: string) {
       const f = filename.replace(/\\/g, "/").replace(/^\.\//, "");
@@ -64,11 +64,11 @@ export async function compileAssemblyScript(source: string, opts: AscOptions): P
   if (error) internal(`AssemblyScript compilation of the generated model failed: ${error.message}\n${stderr.join("")}`);
   const bin = outputs["model.wasm"];
   if (!(bin instanceof Uint8Array)) internal("AssemblyScript produced no binary");
-  return finishModule(bin as Uint8Array);
+  return finishModule(bin as Uint8Array, (await import("binaryen")).default);
 }
 
 /** Caps memory at its initial size and exports __data_end/__heap_base (binaryen, no hand parsing). */
-function finishModule(bin: Uint8Array): AscResult {
+function finishModule(bin: Uint8Array, binaryen: typeof import("binaryen").default): AscResult {
   const mod = binaryen.readBinary(bin);
   try {
     // The feature set AssemblyScript targets by default (WAMR supports all of these).

@@ -36,7 +36,7 @@ export interface LayerInfo {
 export interface Manifest {
   picojoule: string;
   source: string;
-  mode: "none" | "int8";
+  mode: "float32" | "int8";
   inputs: IOInfo[];
   outputs: IOInfo[];
   memory: {
@@ -86,7 +86,7 @@ export function buildManifest(g: Graph, plan: MemoryPlan, em: Emitted, asc: AscR
   return {
     picojoule: version(),
     source: basename(file),
-    mode,
+    mode: mode === "int8" ? "int8" : "float32",
     inputs: io(g.inputs, em.inputAddrs),
     outputs: io(g.outputs, em.outputAddrs),
     memory: {

@@ -53,14 +53,15 @@ export function importOnnx(buf: Uint8Array, file: string, opts: ImportOptions = 
     checkFinite(t, `${file}: initializer '${init.name}'`);
     g.tensors.set(t.name, t);
   }
-  const given = new Set(Object.keys(opts.shapes ?? {}));
-  for (const vi of gp.input) {
-    if (g.tensors.has(vi.name)) continue; // old-style models list initializers as inputs
-    given.delete(vi.name);
+  // old-style models list initializers among the inputs too
+  const runtimeInputs = gp.input.filter((vi: Any) => !g.tensors.has(vi.name));
+  const names = runtimeInputs.map((vi: Any) => vi.name as string);
+  const unknown = Object.keys(opts.shapes ?? {}).filter((n) => !names.includes(n));
+  if (unknown.length) bad(`${file}: --shape names ${unknown.map((n) => `'${n}'`).join(", ")}, but the model's inputs are ${names.map((n: string) => `'${n}'`).join(", ")}`);
+  for (const vi of runtimeInputs) {
     g.inputs.push(vi.name);
     g.tensors.set(vi.name, inputTensor(vi, file, opts.shapes?.[vi.name]));
   }
-  if (given.size) bad(`${file}: --shape names ${[...given].map((n) => `'${n}'`).join(", ")}, but the model's inputs are ${g.inputs.map((n) => `'${n}'`).join(", ")}`);
 
   gp.node.forEach((np: Any, i: number) => importNode(g, np, i));
 

@@ -1,0 +1,136 @@
+// The CLI as a user meets it: exit codes 0/1/2, one-line errors naming the problem, and no
+// half-written output folder after a failure. Runs the built dist/ with node.
+import { describe, expect, it } from "vitest";
+import { spawnSync } from "node:child_process";
+import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { encodeNpy } from "../compiler/util/npy.js";
+import { tmpDir, writeModel, type ModelSpec } from "./helpers/build-onnx.js";
+import { rng, uniform } from "./helpers/random.js";
+
+const CLI = join(process.cwd(), "dist/compiler/cli/main.js");
+
+function pj(...args: string[]) {
+  const r = spawnSync(process.execPath, [CLI, ...args], { encoding: "utf8" });
+  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
+}
+
+function convModel(opts: { dynamic?: boolean; nan?: boolean; op?: string } = {}): string {
+  const r = rng(5);
+  const w = uniform(r, 2 * 1 * 3 * 3);
+  if (opts.nan) w[3] = NaN;
+  const spec: ModelSpec = {
+    inputs: [{ name: "x", shape: opts.dynamic ? ["batch", 1, 6, 6] : [1, 1, 6, 6] }],
+    outputs: ["y"],
+    initializers: [{ name: "W", shape: [2, 1, 3, 3], data: w }],
+    nodes: [{ op: "Conv", inputs: ["x", "W"], outputs: opts.op ? ["t"] : ["y"], name: "conv1" }],
+  };
+  if (opts.op) spec.nodes.push({ op: opts.op, inputs: ["t"], outputs: ["y"], name: "mystery" });
+  return writeModel(spec, "cli");
+}
+
+function npy(file: string, shape: number[], dtype: "float32" | "int32" = "float32"): string {
+  const n = shape.reduce((a, b) => a * b, 1);
+  const r = rng(6);
+  const data = dtype === "float32" ? uniform(r, n) : Int32Array.from({ length: n }, (_, i) => i);
+  writeFileSync(file, encodeNpy({ dtype, shape, data }));
+  return file;
+}
+
+function expectBad(res: { code: number | null; stderr: string }, pattern: RegExp) {
+  expect(res.code).toBe(2);
+  expect(res.stderr.trim().split("\n")).toHaveLength(1);
+  expect(res.stderr).toMatch(pattern);
+}
+
+describe("picojoule CLI", () => {
+  const dir = tmpDir();
+
+  it("shows help for each command", () => {
+    for (const args of [["--help"], ["compile", "--help"], ["run", "--help"], ["inspect", "--help"]]) {
+      const r = pj(...args);
+      expect(r.code).toBe(0);
+      expect(r.stdout).toMatch(/usage: picojoule/);
+    }
+  });
+
+  it("compiles, runs and inspects a model", () => {
+    const out = join(dir, "ok");
+    const model = convModel();
+    const c = pj("compile", model, "-o", out, "--selftest", "-q");
+    expect(c.code, c.stderr).toBe(0);
+    expect(readdirSync(out).sort()).toEqual(["model.h", "model.json", "model.ts", "model.wasm"]);
+    const x = npy(join(dir, "x.npy"), [3, 1, 6, 6]);
+    const r = pj("run", out, "--input", x, "--output", join(dir, "y.npy"));
+    expect(r.code, r.stderr).toBe(0);
+    expect(existsSync(join(dir, "y.npy"))).toBe(true);
+    const i = pj("inspect", out);
+    expect(i.code).toBe(0);
+    expect(i.stdout).toMatch(/conv1\s+Conv/);
+    expect(pj("inspect", model).stdout).toMatch(/arena \d+ B \(lower bound \d+ B\)/);
+  });
+
+  it("refuses a truncated ONNX file", () => {
+    const bytes = readFileSync(convModel());
+    const f = join(dir, "trunc.onnx");
+    writeFileSync(f, bytes.subarray(0, 40));
+    expectBad(pj("compile", f, "-o", join(dir, "t1")), /trunc\.onnx: not (a valid )?(an )?ONNX model/);
+    expect(existsSync(join(dir, "t1"))).toBe(false);
+  });
+
+  it("refuses a file that is not ONNX", () => {
+    const f = join(dir, "notes.onnx");
+    writeFileSync(f, "this is a text file, not a model\n".repeat(4));
+    expectBad(pj("compile", f, "-o", join(dir, "t2")), /notes\.onnx: not (a valid )?(an )?ONNX model/);
+    expect(existsSync(join(dir, "t2"))).toBe(false);
+  });
+
+  it("names an unsupported operator, its node and opset, and lists what is supported", () => {
+    expectBad(pj("compile", convModel({ op: "Erf" }), "-o", join(dir, "t3")), /node 'mystery' has op type Erf \(opset 13\).*supported: .*Conv/);
+    expect(existsSync(join(dir, "t3"))).toBe(false);
+  });
+
+  it("asks for --shape on symbolic input shapes, and accepts it", () => {
+    const model = convModel({ dynamic: true });
+    expectBad(pj("compile", model, "-o", join(dir, "t4")), /input 'x' has a symbolic shape \[batch,1,6,6\]; .*--shape x=Nx1x6x6/);
+    expect(existsSync(join(dir, "t4"))).toBe(false);
+    expect(pj("compile", model, "-o", join(dir, "t4"), "--shape", "x=1x1x6x6", "-q").code).toBe(0);
+    expectBad(pj("compile", model, "-o", join(dir, "t5"), "--shape", "x=1x2x6x6"), /--shape x=1x2x6x6 does not match/);
+    expectBad(pj("compile", model, "-o", join(dir, "t5"), "--shape", "y=1x2"), /--shape names 'y'/);
+  });
+
+  it("refuses NaN weights, naming the initializer", () => {
+    expectBad(pj("compile", convModel({ nan: true }), "-o", join(dir, "t6")), /initializer 'W': element 3 is NaN/);
+    expect(existsSync(join(dir, "t6"))).toBe(false);
+  });
+
+  it("checks calibration and input .npy files", () => {
+    const model = convModel();
+    expectBad(pj("compile", model, "--quantize", "int8", "-o", join(dir, "t7")), /--quantize int8 needs --calibrate/);
+    expectBad(pj("compile", model, "--quantize", "int8", "--calibrate", npy(join(dir, "c1.npy"), [4, 1, 5, 6]), "-o", join(dir, "t7")), /calibration set has shape 4x1x5x6; expected N x 1x6x6/);
+    expectBad(pj("compile", model, "--quantize", "int8", "--calibrate", npy(join(dir, "c2.npy"), [4, 1, 6, 6], "int32"), "-o", join(dir, "t7")), /must be float32.*found int32/);
+    const notNpy = join(dir, "c3.npy");
+    writeFileSync(notNpy, "hello");
+    expectBad(pj("compile", model, "--quantize", "int8", "--calibrate", notNpy, "-o", join(dir, "t7")), /not a \.npy file/);
+    expect(existsSync(join(dir, "t7"))).toBe(false);
+    const out = join(dir, "t8");
+    expect(pj("compile", model, "-o", out, "-q").code).toBe(0);
+    expectBad(pj("run", out, "--input", npy(join(dir, "x2.npy"), [2, 36])), /input has shape 2x36; expected N x 1x6x6/);
+  });
+
+  it("leaves an existing output folder untouched when compilation fails", () => {
+    const out = join(dir, "keep");
+    mkdirSync(out, { recursive: true });
+    writeFileSync(join(out, "model.wasm"), "old");
+    expectBad(pj("compile", convModel({ op: "Erf" }), "-o", out), /Erf/);
+    expect(readdirSync(out)).toEqual(["model.wasm"]);
+    expect(readFileSync(join(out, "model.wasm"), "utf8")).toBe("old");
+  });
+
+  it("rejects unknown commands, options and missing files with exit code 2", () => {
+    expectBad(pj("frobnicate"), /unknown command 'frobnicate'/);
+    expectBad(pj("compile", convModel(), "--frob"), /Unknown option '--frob'/);
+    expectBad(pj("compile", join(dir, "missing.onnx")), /missing\.onnx: cannot read \(ENOENT\)/);
+    expectBad(pj("run", join(dir, "nowhere")), /--input|no such file/);
+  });
+});
