@@ -27,6 +27,8 @@ export interface CompileOptions {
   calibrate?: string | Array<Record<string, Value>>;
   selftest?: boolean;
   shapes?: Record<string, number[]>;
+  /** Graph inputs bound to fixed values at compile time. */
+  constants?: Record<string, Value>;
   progress?: (stage: string) => void;
 }
 
@@ -48,7 +50,7 @@ export async function compileModel(file: string, opts: CompileOptions = {}): Pro
   const mode = opts.quantize ?? "none";
   if (mode !== "none" && mode !== "int8") bad(`--quantize ${mode}: expected none or int8`);
   step("import");
-  let g = importOnnxFile(file, { shapes: opts.shapes });
+  let g = importOnnxFile(file, { shapes: opts.shapes, constants: opts.constants });
   step("fold-batchnorm");
   g = foldBatchNorm(g);
   step("fuse-activation");

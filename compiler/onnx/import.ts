@@ -18,6 +18,8 @@ const { onnx } = onnxProto;
 export interface ImportOptions {
   /** Static shapes for inputs whose shapes are symbolic in the model, e.g. { input: [1, 8, 8] }. */
   shapes?: Record<string, number[]>;
+  /** Graph inputs to bind to fixed values at compile time (e.g. shape arguments fed as inputs). */
+  constants?: Record<string, Value>;
 }
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
@@ -56,9 +58,14 @@ export function importOnnx(buf: Uint8Array, file: string, opts: ImportOptions = 
   // old-style models list initializers among the inputs too
   const runtimeInputs = gp.input.filter((vi: Any) => !g.tensors.has(vi.name));
   const names = runtimeInputs.map((vi: Any) => vi.name as string);
-  const unknown = Object.keys(opts.shapes ?? {}).filter((n) => !names.includes(n));
+  const unknown = [...Object.keys(opts.shapes ?? {}), ...Object.keys(opts.constants ?? {})].filter((n) => !names.includes(n));
   if (unknown.length) bad(`${file}: --shape names ${unknown.map((n) => `'${n}'`).join(", ")}, but the model's inputs are ${names.map((n: string) => `'${n}'`).join(", ")}`);
   for (const vi of runtimeInputs) {
+    const fixed = opts.constants?.[vi.name];
+    if (fixed) {
+      g.tensors.set(vi.name, { name: vi.name, dtype: fixed.dtype, shape: [...fixed.shape], data: fixed.data });
+      continue;
+    }
     g.inputs.push(vi.name);
     g.tensors.set(vi.name, inputTensor(vi, file, opts.shapes?.[vi.name]));
   }
