@@ -59,3 +59,24 @@ describe("Conv", () => {
     expect(res.worstSteps).toBeLessThan(3);
   });
 });
+
+describe("Conv kernel paths", () => {
+  // pointwise (1x1) convolutions take a 4-channel path with a remainder loop; 6 and 3 output
+  // channels exercise both; kernels larger than the input exercise empty tap ranges
+  const PATHS: Case[] = [
+    { name: "pointwise 6 channels", x: [1, 5, 4, 3], w: [6, 5, 1, 1], attrs: {}, bias: true },
+    { name: "pointwise 3 channels no bias", x: [1, 4, 2, 5], w: [3, 4, 1, 1], attrs: {} },
+    { name: "kernel wider than input with big pads", x: [1, 2, 3, 3], w: [2, 2, 5, 5], attrs: { pads: [3, 3, 2, 4] }, bias: true },
+  ];
+  PATHS.forEach((c, i) => {
+    it(`float: ${c.name}`, async () => {
+      const r = rng(300 + i);
+      await checkFloat(spec(c, 50 + i), [{ x: randValue(r, c.x) }]);
+    });
+    it(`int8 bit-exact: ${c.name}`, async () => {
+      const r = rng(400 + i);
+      const calib = Array.from({ length: 6 }, () => ({ x: randValue(r, c.x) }));
+      await checkInt8(spec(c, 50 + i), calib, [{ x: randValue(r, c.x) }, { x: randValue(r, c.x, -6, 6) }]);
+    });
+  });
+});

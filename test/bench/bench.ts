@@ -1,0 +1,59 @@
+/**
+ * `npm run bench`: for each example, the median latency per inference of the generated
+ * wasm in Node (V8) next to onnxruntime-node on the same inputs, measured in the same run,
+ * with their ratio; plus the wasm's size, arena and MACs. Float and int8 builds both.
+ * Latency is a property of this machine; the ratio is what to compare across machines.
+ */
+import { existsSync, readdirSync } from "node:fs";
+import { join } from "node:path";
+import * as ort from "onnxruntime-node";
+import { compileModel } from "../../compiler/pipeline.js";
+import { instantiate, runFloat } from "../../compiler/runner.js";
+import { readNpy } from "../../compiler/util/npy.js";
+import { samplesFromShape } from "../../compiler/io.js";
+
+const REPEATS = 7;
+
+function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.floor(s.length / 2)];
+}
+
+/** Median over REPEATS passes of (pass time / inferences), after one warm-up pass. */
+async function perInference(xs: Float32Array[], infer: (x: Float32Array) => unknown | Promise<unknown>): Promise<number> {
+  for (const x of xs) await infer(x);
+  const times: number[] = [];
+  for (let r = 0; r < REPEATS; r++) {
+    const t0 = process.hrtime.bigint();
+    for (const x of xs) await infer(x);
+    times.push(Number(process.hrtime.bigint() - t0) / 1e3 / xs.length);
+  }
+  return median(times);
+}
+
+async function main(): Promise<void> {
+  const examples = readdirSync("examples").filter((d) => existsSync(join("examples", d, "model.onnx"))).sort();
+  const rows: string[][] = [["example", "mode", "wasm us", "ort us", "wasm/ort", "wasm B", "arena B", "MACs"]];
+  for (const name of examples) {
+    const dir = join("examples", name);
+    const model = join(dir, "model.onnx");
+    const session = await ort.InferenceSession.create(model);
+    for (const mode of ["none", "int8"] as const) {
+      const c = await compileModel(model, { quantize: mode, calibrate: mode === "int8" ? join(dir, "calib.npy") : undefined });
+      const m = await instantiate(c.wasm, c.manifest);
+      const io = c.manifest.inputs[0];
+      const xs = samplesFromShape(io.name, io.shape, readNpy(join(dir, "x_test.npy")), "x_test.npy", "input").slice(0, 200);
+      const wasmUs = await perInference(xs, (x) => runFloat(m, [x]));
+      const ortUs = await perInference(xs, (x) => session.run({ [io.name]: new ort.Tensor("float32", x, io.shape) }));
+      rows.push([name, mode === "none" ? "float32" : "int8", wasmUs.toFixed(1), ortUs.toFixed(1), (wasmUs / ortUs).toFixed(2),
+        String(c.manifest.memory.wasmBytes), String(c.manifest.memory.arenaBytes), String(c.manifest.totals.macs)]);
+    }
+    await session.release();
+  }
+  const w = rows[0].map((_, i) => Math.max(...rows.map((r) => r[i].length)));
+  for (const r of rows) console.log(r.map((c, i) => (i < 2 ? c.padEnd(w[i]) : c.padStart(w[i]))).join("  "));
+  console.log("\nus = median microseconds per inference over 200 test inputs (7 passes after a warm-up), measured in this run;");
+  console.log("wasm timings include quantizing the input and dequantizing the output in JS, as a host would.");
+}
+
+main().catch((e) => { console.error(e); process.exit(1); });
