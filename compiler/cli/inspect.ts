@@ -18,12 +18,12 @@ function table(rows: string[][]): string {
 }
 
 function layerRows(layers: LayerInfo[]): string {
-  const rows = [["layer", "op", "input", "output", "params", "MACs", "bytes"]];
+  const rows = [["layer", "op", "input", "output", "params", "MACs", "bytes", "live arena"]];
   for (const l of layers) {
-    rows.push([l.name, l.op + (l.int8 ? " (int8)" : ""), l.inputs.map((s) => s.join("x")).join(", "), l.output.join("x"), String(l.params), String(l.macs), String(l.paramBytes)]);
+    rows.push([l.name, l.op + (l.int8 ? " (int8)" : ""), l.inputs.map((s) => s.join("x")).join(", "), l.output.join("x"), String(l.params), String(l.macs), String(l.paramBytes), String(l.liveBytes)]);
   }
   const sum = (k: "params" | "macs" | "paramBytes") => String(layers.reduce((a, l) => a + l[k], 0));
-  rows.push(["total", "", "", "", sum("params"), sum("macs"), sum("paramBytes")]);
+  rows.push(["total", "", "", "", sum("params"), sum("macs"), sum("paramBytes"), String(Math.max(0, ...layers.map((l) => l.liveBytes)))]);
   return table(rows);
 }
 
@@ -47,7 +47,7 @@ export function inspectModel(path: string, shapes?: Record<string, number[]>): s
     `${path}: opset ${g.opset}, float32 (after batchnorm folding and activation fusion)`,
     `inputs: ${g.inputs.map((n) => `${n} ${g.tensors.get(n)!.shape.join("x")}`).join("; ")}`,
     `outputs: ${g.outputs.map((n) => `${n} ${g.tensors.get(n)!.shape.join("x")}`).join("; ")}`, "",
-    layerRows(layerTable(g)), "",
+    layerRows(layerTable(g, plan)), "",
     `arena ${plan.arenaBytes} B (lower bound ${plan.lowerBound} B)`,
   ].join("\n");
 }

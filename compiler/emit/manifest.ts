@@ -31,6 +31,8 @@ export interface LayerInfo {
   params: number;
   paramBytes: number;
   macs: number;
+  /** Arena bytes in use while this layer runs (its inputs, outputs and everything still needed later). */
+  liveBytes: number;
 }
 
 export interface Manifest {
@@ -54,8 +56,8 @@ export interface Manifest {
   exports: string[];
 }
 
-export function layerTable(g: Graph): LayerInfo[] {
-  return g.nodes.map((node) => {
+export function layerTable(g: Graph, plan: MemoryPlan): LayerInfo[] {
+  return g.nodes.map((node, step) => {
     const def = opDef(node.op);
     const consts = node.inputs.filter((x) => x && tensor(g, x).data).map((x) => tensor(g, x));
     return {
@@ -67,6 +69,7 @@ export function layerTable(g: Graph): LayerInfo[] {
       params: consts.reduce((a, t) => a + numel(t.shape), 0),
       paramBytes: consts.reduce((a, t) => a + numel(t.shape) * dtypeBytes(t.dtype), 0),
       macs: def.macs?.(node, g) ?? 0,
+      liveBytes: [...plan.slots.values()].filter((sl) => sl.first <= step && step <= sl.last).reduce((a, sl) => a + sl.bytes, 0),
     };
   });
 }
@@ -80,7 +83,7 @@ export function buildManifest(g: Graph, plan: MemoryPlan, em: Emitted, asc: AscR
       address: addrs[i], bytes: numel(t.shape) * dtypeBytes(t.dtype),
     };
   });
-  const layers = layerTable(g);
+  const layers = layerTable(g, plan);
   const exports = ["memory", "run", "input_ptr", "input_bytes", "output_ptr", "output_bytes", "arena_bytes", "__data_end", "__heap_base"];
   if (em.source.includes("export function selftest")) exports.push("selftest");
   return {

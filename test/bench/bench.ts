@@ -11,6 +11,7 @@ import { compileModel } from "../../compiler/pipeline.js";
 import { instantiate, runFloat } from "../../compiler/runner.js";
 import { readNpy } from "../../compiler/util/npy.js";
 import { samplesFromShape } from "../../compiler/io.js";
+import { countRunInstructions } from "./instructions.js";
 
 const REPEATS = 7;
 
@@ -33,7 +34,7 @@ async function perInference(xs: Float32Array[], infer: (x: Float32Array) => unkn
 
 async function main(): Promise<void> {
   const examples = readdirSync("examples").filter((d) => existsSync(join("examples", d, "model.onnx"))).sort();
-  const rows: string[][] = [["example", "mode", "wasm us", "ort us", "wasm/ort", "wasm B", "arena B", "MACs"]];
+  const rows: string[][] = [["example", "mode", "wasm us", "ort us", "wasm/ort", "instr/MAC", "wasm B", "arena B", "MACs"]];
   for (const name of examples) {
     const dir = join("examples", name);
     const model = join(dir, "model.onnx");
@@ -45,7 +46,8 @@ async function main(): Promise<void> {
       const xs = samplesFromShape(io.name, io.shape, readNpy(join(dir, "x_test.npy")), "x_test.npy", "input").slice(0, 200);
       const wasmUs = await perInference(xs, (x) => runFloat(m, [x]));
       const ortUs = await perInference(xs, (x) => session.run({ [io.name]: new ort.Tensor("float32", x, io.shape) }));
-      rows.push([name, mode === "none" ? "float32" : "int8", wasmUs.toFixed(1), ortUs.toFixed(1), (wasmUs / ortUs).toFixed(2),
+      const instr = await countRunInstructions(c.wasm);
+      rows.push([name, mode === "none" ? "float32" : "int8", wasmUs.toFixed(1), ortUs.toFixed(1), (wasmUs / ortUs).toFixed(2), (instr / c.manifest.totals.macs).toFixed(2),
         String(c.manifest.memory.wasmBytes), String(c.manifest.memory.arenaBytes), String(c.manifest.totals.macs)]);
     }
     await session.release();
@@ -54,6 +56,7 @@ async function main(): Promise<void> {
   for (const r of rows) console.log(r.map((c, i) => (i < 2 ? c.padEnd(w[i]) : c.padStart(w[i]))).join("  "));
   console.log("\nus = median microseconds per inference over 200 test inputs (7 passes after a warm-up), measured in this run;");
   console.log("wasm timings include quantizing the input and dequantizing the output in JS, as a host would.");
+  console.log("instr/MAC = wasm instructions executed by one run() (wasm-interp --trace) per multiply-accumulate.");
 }
 
 main().catch((e) => { console.error(e); process.exit(1); });
