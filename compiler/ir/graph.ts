@@ -7,7 +7,7 @@
  * int64 tensors only occur in shape arithmetic; their data is held in a Float64Array (exact
  * to 2^53, far beyond any shape) so constant folding can use plain number arithmetic.
  */
-import { bad, internal, shapeStr } from "../util/errors.js";
+import { bad, internal, needConstant, shapeStr } from "../util/errors.js";
 
 export type DType = "float32" | "float64" | "int8" | "uint8" | "int16" | "int32" | "int64" | "bool";
 export type Data = Float32Array | Float64Array | Int8Array | Uint8Array | Int16Array | Int32Array;
@@ -113,7 +113,8 @@ export function isConst(g: Graph, name: string): boolean {
 export function constData(g: Graph, node: Node, index: number, what: string): Data {
   const name = node.inputs[index];
   const t = name ? g.tensors.get(name) : undefined;
-  if (!t?.data) bad(`${g.source}: node '${node.name}' (${node.op}): ${what} (input ${index}) must be a constant; picojoule needs it at compile time`);
+  if (!t) bad(`${g.source}: node '${node.name}' (${node.op}): ${what} (input ${index}) is missing`);
+  if (!t!.data) needConstant(name, `${g.source}: node '${node.name}' (${node.op}): ${what} (input ${index}) '${name}' is computed at run time; picojoule needs it at compile time`);
   return t!.data!;
 }
 

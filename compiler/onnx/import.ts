@@ -27,7 +27,7 @@ type Any = any;
 
 const num = (v: Any): number => (typeof v === "number" ? v : v.toNumber());
 
-const MIN_OPSET = 7, MAX_OPSET = 18;
+const MIN_OPSET = 6, MAX_OPSET = 18;
 
 export function importOnnxFile(file: string, opts: ImportOptions = {}): Graph {
   let buf: Buffer;
@@ -132,7 +132,9 @@ function importNode(g: Graph, np: Any, index: number): void {
   } catch (e) {
     if (e instanceof PicoError) {
       if (e.message.includes(file)) throw e;
-      throw new PicoError(`${file}: node '${name}' (${op}): ${e.message}`, e.exitCode);
+      const wrapped = new PicoError(`${file}: node '${name}' (${op}): ${e.message}`, e.exitCode);
+      wrapped.constantNeeded = e.constantNeeded;
+      throw wrapped;
     }
     throw e;
   }

@@ -19,6 +19,8 @@ export interface QuantCtx {
   range(name: string): { min: number; max: number };
   /** Gives `name` per-tensor asymmetric int8 parameters from its calibrated range (if not set yet). */
   actQuant(name: string): void;
+  /** Gives `name` fixed per-tensor int8 parameters (outputs with a known range, e.g. Softmax). */
+  fixedQuant(name: string, scale: number, zeroPoint: number): void;
   /** Gives `name` the same quantization as `from` (data movement and max/avg pooling). */
   sameQuant(name: string, from: string): void;
   /** Quantizes a constant float tensor to int8, symmetric, per channel along `axis` (or per tensor when axis < 0). */

@@ -4,6 +4,7 @@
  * Nothing here knows a particular operator.
  */
 import { bad } from "../util/errors.js";
+import { roundHalfAway } from "../ir/fixedpoint.js";
 import { allocData, makeValue, numel, strides, tensor, type DType, type Graph, type Node, type Tensor, type Value } from "../ir/graph.js";
 
 export function attrInt(node: Node, name: string, def: number): number {
@@ -110,8 +111,8 @@ export const fr = Math.fround;
 /** Quantized clamp bounds for a fused activation given the output quantization. */
 export function actQBounds(node: Node, scale: number, zp: number): { qmin: number; qmax: number } {
   const { min, max } = actBounds(node);
-  const qmin = min === -Infinity ? -128 : Math.max(-128, Math.min(127, Math.round(min / scale) + zp));
-  const qmax = max === Infinity ? 127 : Math.max(-128, Math.min(127, Math.round(max / scale) + zp));
+  const qmin = min === -Infinity ? -128 : Math.max(-128, Math.min(127, roundHalfAway(min / scale) + zp));
+  const qmax = max === Infinity ? 127 : Math.max(-128, Math.min(127, roundHalfAway(max / scale) + zp));
   return { qmin, qmax };
 }
 

@@ -6,7 +6,7 @@
  * quantization.
  */
 import { bad } from "../util/errors.js";
-import { numel, type Graph, type Node, type Value } from "../ir/graph.js";
+import { constData, numel, type Graph, type Node, type Value } from "../ir/graph.js";
 import type { OpDef } from "./types.js";
 import { attrInt, inT, normAxis, where } from "./util.js";
 
@@ -17,9 +17,7 @@ function view(v: Value, shape: number[]): Value {
 function readInts(g: Graph, node: Node, i: number, what: string): number[] | undefined {
   const name = node.inputs[i];
   if (!name) return undefined;
-  const t = g.tensors.get(name);
-  if (!t?.data) bad(`${where(g, node)}: ${what} (input ${i}) must be a constant; picojoule needs static shapes`);
-  return Array.from(t!.data!, Number);
+  return Array.from(constData(g, node, i, what), Number);
 }
 
 function viewOp(op: string, doc: string, outShape: (node: Node, inShape: number[]) => number[], normalize?: (node: Node, g: Graph) => void): OpDef {

@@ -75,6 +75,11 @@ export function quantizeGraph(src: Graph, ranges: Ranges): Graph {
       }
       t.dtype = "int8";
     },
+    fixedQuant(name, scale, zeroPoint) {
+      const t = tensor(g, name);
+      t.quant = { scale: [scale], zeroPoint: [zeroPoint], axis: -1 };
+      t.dtype = "int8";
+    },
     sameQuant(name, from) {
       const t = tensor(g, name), f = tensor(g, from);
       if (!f.quant) internal(`'${from}' is not quantized before '${name}'`);

@@ -6,10 +6,19 @@
  * thrown from the library.
  */
 export class PicoError extends Error {
+  /** Set when the problem is a run-time tensor that must be a compile-time constant. */
+  constantNeeded?: string;
   constructor(message: string, readonly exitCode: 1 | 2 = 2) {
     super(message.replace(/\s*\n\s*/g, " "));
     this.name = "PicoError";
   }
+}
+
+/** Bad input: the tensor `name` is computed at run time but the compiler needs its value. */
+export function needConstant(name: string, message: string): never {
+  const e = new PicoError(message, 2);
+  e.constantNeeded = name;
+  throw e;
 }
 
 /** Bad input: exit code 2. */
