@@ -27,7 +27,7 @@ type Any = any;
 
 const num = (v: Any): number => (typeof v === "number" ? v : v.toNumber());
 
-const MIN_OPSET = 6, MAX_OPSET = 18;
+const MIN_OPSET = 1, MAX_OPSET = 18;
 
 export function importOnnxFile(file: string, opts: ImportOptions = {}): Graph {
   let buf: Buffer;
