@@ -9,6 +9,7 @@
 import { bad } from "../util/errors.js";
 import { allocData, makeValue, numel, strides, type DType, type Node, type Value } from "../ir/graph.js";
 import type { OpDef } from "./types.js";
+import { binaryNormalize, operandB } from "./binary.js";
 import { attrInt, attrInts, broadcastBinary, broadcastShape, mapValue, normAxis } from "./util.js";
 
 const ONNX_DTYPES: Record<number, DType> = { 1: "float32", 2: "uint8", 3: "int8", 5: "int16", 6: "int32", 7: "int64", 9: "bool", 11: "float64" };
@@ -33,7 +34,8 @@ function castTo(dtype: DType, x: number): number {
 function binary(op: string, f: (a: number, b: number, dtype: DType) => number, outBool = false): OpDef {
   return {
     op, doc: `${op} (compile-time only)`,
-    ref: (node, [a, b]) => [broadcastBinary(a, b, outBool ? "bool" : a.dtype, (x, y) => castTo(outBool ? "bool" : a.dtype, f(x, y, a.dtype)), `${op} '${node.name}'`)],
+    normalize: binaryNormalize, // opset < 7 broadcast/axis attributes, as Add and Mul
+    ref: (node, [a, b]) => [broadcastBinary(a, operandB(node, b), outBool ? "bool" : a.dtype, (x, y) => castTo(outBool ? "bool" : a.dtype, f(x, y, a.dtype)), `${op} '${node.name}'`)],
   };
 }
 

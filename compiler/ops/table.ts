@@ -6,11 +6,32 @@
 import { bad } from "../util/errors.js";
 import type { OpDef } from "./types.js";
 import { Conv } from "./conv.js";
+import { Gemm } from "./gemm.js";
+import { MatMul } from "./matmul.js";
 import { Dropout, Flatten, Identity, Reshape, Squeeze, Unsqueeze } from "./views.js";
 import { FOLD_ONLY } from "./fold-only.js";
+import { Add } from "./add.js";
+import { Mul } from "./mul.js";
+import { Concat } from "./concat.js";
+import { Transpose } from "./transpose.js";
+import { Pad } from "./pad.js";
+import { Relu } from "./relu.js";
+import { Clip } from "./clip.js";
+import { LeakyRelu } from "./leaky-relu.js";
+import { Sigmoid } from "./sigmoid.js";
+import { Tanh } from "./tanh.js";
+import { HardSigmoid } from "./hard-sigmoid.js";
+import { Softmax } from "./softmax.js";
+import { MaxPool } from "./max-pool.js";
+import { AveragePool } from "./average-pool.js";
+import { GlobalAveragePool } from "./global-average-pool.js";
+import { BatchNormalization } from "./batch-normalization.js";
 
 const DEVICE_OPS: OpDef[] = [
-  Conv,
+  Relu, Clip, LeakyRelu, Sigmoid, Tanh, HardSigmoid, Softmax,
+  Conv, Gemm, MatMul,
+  MaxPool, AveragePool, GlobalAveragePool, BatchNormalization,
+  Add, Mul, Concat, Transpose, Pad,
   Reshape, Flatten, Squeeze, Unsqueeze, Identity, Dropout,
 ];
 

@@ -1,5 +1,5 @@
 /**
- * Fuses Relu and Clip into the Conv, Gemm, MatMul or Add that produces their input, as
+ * Fuses Relu and Clip into the Conv, Gemm, MatMul, Add or Mul that produces their input, as
  * clamp bounds (attrs actMin/actMax) applied by the producer's kernel before it stores.
  * In int8 the bounds become a clamp in the quantized domain, and the producer's output
  * is calibrated after the clamp, as TFLite does. Only when the activation is the sole
@@ -9,7 +9,7 @@
  */
 import { cloneGraph, consumers, producer, pruneTensors, type Graph } from "../ir/graph.js";
 
-const FUSABLE = new Set(["Conv", "Gemm", "MatMul", "Add"]);
+const FUSABLE = new Set(["Conv", "Gemm", "MatMul", "Add", "Mul"]);
 
 export function fuseActivation(src: Graph): Graph {
   const g = cloneGraph(src);

@@ -11,7 +11,7 @@
  * Preserves: graph structure and names; changes run-time tensors to int8.
  */
 import { bad, internal } from "../util/errors.js";
-import { cloneGraph, tensor, type Graph, type Tensor, type Value } from "../ir/graph.js";
+import { cloneGraph, pruneTensors, tensor, type Graph, type Tensor, type Value } from "../ir/graph.js";
 import { interpret } from "../ir/interp.js";
 import { opDef } from "../ops/table.js";
 import type { QuantCtx } from "../ops/types.js";
@@ -107,6 +107,7 @@ export function quantizeGraph(src: Graph, ranges: Ranges): Graph {
     node.q ??= {};
     for (const y of node.outputs) if (y && !tensor(g, y).quant) internal(`${node.op} '${node.name}' left output '${y}' unquantized`);
   }
+  pruneTensors(g); // float parameters replaced by their int8 forms
   return g;
 }
 

@@ -1,0 +1,85 @@
+/**
+ * What Add and Mul share: numpy broadcasting of two operands (either may be a constant,
+ * either may be the smaller one), and the "row plan" that runtime-as/broadcast.ts walks.
+ * A row plan describes an index space of up to 6 dims with, per dim, an element stride into
+ * each of two operands. Dims of size 1 are dropped and neighbouring dims that both operands
+ * traverse contiguously (or both hold still on) are merged, so [N,C,H,W] + [C,1,1] becomes
+ * C rows of H*W elements with one scalar of the second operand per row, equal shapes become
+ * one row, and a scalar operand becomes one row with stride 0. Kernels then specialize the
+ * inner loop on the innermost strides instead of branching per element. Transpose and Pad
+ * reuse the same plan for their strided copies.
+ *
+ * Opsets 1 to 6 broadcast only B, and only with attribute broadcast=1; `axis` then says
+ * where B's dims line up with A's. normalize turns that into numpy broadcasting by recording
+ * B's shape padded with trailing 1s (attrs.bshape: same data, another shape).
+ */
+import { bad } from "../util/errors.js";
+import { numel, tensor, type Graph, type Node } from "../ir/graph.js";
+import type { OutType } from "./types.js";
+import { bcastStrides, broadcastShape, inT, requireFloat, where } from "./util.js";
+
+export const MAX_RANK = 6;
+
+/**
+ * Row plan of an index space: 18 int32 values, dims d0..d5, strides of operand A per dim,
+ * strides of operand B per dim (in elements). The last dim is the row; d0..d4 count rows.
+ */
+export function rowPlan(dims: number[], sa: number[], sb: number[], ctx: string): number[] {
+  const D: number[] = [], A: number[] = [], B: number[] = [];
+  dims.forEach((d, i) => {
+    if (d === 1) return;
+    const t = D.length - 1;
+    if (t >= 0 && A[t] === sa[i] * d && B[t] === sb[i] * d) {
+      D[t] *= d; A[t] = sa[i]; B[t] = sb[i];
+    } else {
+      D.push(d); A.push(sa[i]); B.push(sb[i]);
+    }
+  });
+  if (D.length > MAX_RANK) bad(`${ctx}: shape ${dims.join("x")} needs ${D.length} dims after merging; the kernels support ${MAX_RANK}`);
+  if (D.length === 0) { D.push(1); A.push(0); B.push(0); }
+  while (D.length < MAX_RANK) { D.unshift(1); A.unshift(0); B.unshift(0); }
+  return [...D, ...A, ...B];
+}
+
+/** Reads opset 1-6 legacy broadcasting (broadcast, axis) into attrs.bshape; drops legacy attrs. */
+export function binaryNormalize(node: Node, g: Graph): void {
+  const { broadcast, axis } = node.attrs;
+  delete node.attrs.broadcast; delete node.attrs.axis; delete node.attrs.consumed_inputs;
+  if (g.opset >= 7 || !broadcast || axis === undefined || node.inputs.length !== 2) return;
+  const a = inT(g, node, 0).shape, b = inT(g, node, 1).shape;
+  const ax = axis < 0 ? axis + a.length : axis;
+  if (ax < 0 || ax + b.length > a.length) bad(`${where(g, node)}: legacy broadcast of ${b.join("x") || "scalar"} into ${a.join("x")} at axis ${axis} does not fit`);
+  const bshape = [...b, ...new Array<number>(a.length - ax - b.length).fill(1)];
+  if (bshape.length !== b.length) node.attrs.bshape = bshape;
+}
+
+/** Operand B as broadcasting sees it (its legacy-aligned shape, same data). */
+export function operandB<T extends { shape: number[] }>(node: Node, b: T): T {
+  return node.attrs.bshape ? { ...b, shape: node.attrs.bshape as number[] } : b;
+}
+
+/** The row plan of a broadcast binary node: operand strides into the output's index space. */
+export function binaryPlan(g: Graph, node: Node): number[] {
+  const a = inT(g, node, 0).shape, b = operandB(node, inT(g, node, 1)).shape;
+  const out = tensor(g, node.outputs[0]).shape;
+  return rowPlan(out, bcastStrides(a, out), bcastStrides(b, out), where(g, node));
+}
+
+/** Shape inference of a broadcast binary device op: float32 operands of one dtype. */
+export function binaryInfer(node: Node, g: Graph): OutType[] {
+  requireFloat(g, node);
+  if (node.inputs.length !== 2 || !node.inputs[0] || !node.inputs[1]) bad(`${where(g, node)}: expected 2 inputs, got ${node.inputs.length}`);
+  const a = inT(g, node, 0), b = operandB(node, inT(g, node, 1));
+  if (a.dtype !== b.dtype) bad(`${where(g, node)}: operands are ${a.dtype} and ${b.dtype}; they must have one dtype`);
+  const shape = broadcastShape(a.shape, b.shape, where(g, node));
+  if (numel(shape) === 0) bad(`${where(g, node)}: output shape ${shape.join("x")} is empty`);
+  rowPlan(shape, bcastStrides(a.shape, shape), bcastStrides(b.shape, shape), where(g, node)); // refuses > 6 dims now, not at emit
+  return [{ dtype: a.dtype, shape }];
+}
+
+/** The per-tensor int8 parameters of a quantized operand, refusing per-channel ones. */
+export function tensorQuant(g: Graph, node: Node, name: string): { s: number; z: number } {
+  const q = tensor(g, name).quant;
+  if (!q || q.scale.length !== 1) bad(`${where(g, node)}: operand '${name}' needs per-tensor int8 parameters here (it is shared with a per-channel weight)`);
+  return { s: q!.scale[0], z: q!.zeroPoint[0] };
+}

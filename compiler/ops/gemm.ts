@@ -1,0 +1,245 @@
+/**
+ * Gemm: Y = alpha * A' * B' + beta * C, with A' = transA ? A^T : A, B' = transB ? B^T : B
+ * and C (optional) unidirectionally broadcast to [M, N]. Two forms after import:
+ *
+ * - canonical (attrs { canonical: true }): the fully connected layer. When B is a constant
+ *   (and C, if used, a constant that is one value per output column), normalize rewrites the
+ *   node to inputs [A, W, b?] with W a new float32 [N, K] tensor (rows = output channels,
+ *   alpha folded in) and b a new float32 [N] tensor equal to beta * C, so that
+ *   y[m, n] = sum_k A[m, k] W[n, k] + b[n]. fold-batchnorm relies on this form. A with
+ *   transA = 1 is canonical only when the transpose is a no-op on memory (M == 1 or K == 1);
+ *   in general M = numel(A) / K.
+ * - general (attrs transA, transB, alpha, beta): any operand at run time, C of any
+ *   broadcastable shape; float only, run by a strided kernel.
+ *
+ * int8 exists for the canonical form only, exactly like Conv: weights symmetric per output
+ * channel (axis 0 of W), bias int32 at scale s_a * s_w[n], output per-tensor asymmetric:
+ *   acc = bias[n] + sum_k (a[m,k] - z_a) * w[n,k]          (int32, wrapping)
+ *   y   = clamp(mbqm(acc, mult[n], shift[n]) + z_y, qmin, qmax),  mult/shift = Q31(s_a s_w[n] / s_y)
+ * MatMul with a constant 2-D B reuses this form (fcInt, emitFc).
+ */
+import { bad, shapeStr } from "../util/errors.js";
+import { freshName, isConst, makeValue, numel, tensor, type Data, type Graph, type Node, type Value } from "../ir/graph.js";
+import { clamp, mbqm, quantizeMultiplier } from "../ir/fixedpoint.js";
+import type { EmitCtx, OpDef, QuantCtx } from "./types.js";
+import { actBounds, actQBounds, attrFloat, attrInt, bcastStrides, clampF, f32, inT, outT, where } from "./util.js";
+import { quantizeBias } from "./conv.js";
+
+interface Dims { M: number; N: number; K: number }
+
+/** M, N, K of the general form from A, B and the transpose attributes. */
+function generalDims(node: Node, a: number[], b: number[], ctx: string): Dims {
+  if (a.length !== 2 || b.length !== 2) bad(`${ctx}: A is ${shapeStr(a)} and B is ${shapeStr(b)}; Gemm needs 2-D A and B`);
+  const tA = attrInt(node, "transA", 0), tB = attrInt(node, "transB", 0);
+  const [M, K] = tA ? [a[1], a[0]] : a;
+  const [Kb, N] = tB ? [b[1], b[0]] : b;
+  if (K !== Kb) bad(`${ctx}: A ${shapeStr(a)} (transA=${tA}) and B ${shapeStr(b)} (transB=${tB}) disagree on K (${K} vs ${Kb})`);
+  return { M, N, K };
+}
+
+/** M, N, K of the canonical form: W is [N, K] and A holds M rows of K. */
+function canonDims(a: number[], w: number[], ctx: string): Dims {
+  const [N, K] = w;
+  const M = numel(a) / K;
+  if (!Number.isInteger(M)) bad(`${ctx}: A ${shapeStr(a)} does not hold whole rows of K = ${K}`);
+  return { M, N, K };
+}
+
+function dimsOf(node: Node, a: number[], b: number[], ctx: string): Dims {
+  return node.attrs.canonical ? canonDims(a, b, ctx) : generalDims(node, a, b, ctx);
+}
+
+function checkC(c: number[], M: number, N: number, ctx: string): void {
+  const ok = c.length <= 2 && c.every((d, i) => d === 1 || d === [M, N][2 - c.length + i]);
+  if (!ok) bad(`${ctx}: C ${shapeStr(c)} does not broadcast to ${M}x${N}`);
+}
+
+function keepAct(node: Node): Record<string, number> {
+  return node.attrs.actMin !== undefined ? { actMin: node.attrs.actMin, actMax: node.attrs.actMax } : {};
+}
+
+/** Per-tensor int8 parameters of an activation, refusing per-channel ones. */
+export function perTensor(g: Graph, node: Node, name: string): { s: number; z: number } {
+  const q = tensor(g, name).quant;
+  if (!q || q.scale.length !== 1) bad(`${where(g, node)}: operand '${name}' needs per-tensor int8 parameters (it is shared with a per-channel weight)`);
+  return { s: q!.scale[0], z: q!.zeroPoint[0] };
+}
+
+/** The integer fully connected layer: y[m,n] = requant(bias[n] + sum_k (a[m,k] - za) w[n,k]). */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+export function fcInt(a: Data, w: Data, bias: Data, M: number, N: number, K: number, q: Record<string, any>, shape: number[]): Value {
+  const y = makeValue("int8", shape);
+  for (let m = 0; m < M; m++)
+    for (let n = 0; n < N; n++) {
+      let acc = bias[n] | 0;
+      for (let k = 0; k < K; k++) acc = (acc + Math.imul(a[m * K + k] - q.za, w[n * K + k])) | 0;
+      y.data[m * N + n] = clamp((mbqm(acc, q.mult[n], q.shift[n]) + q.zy) | 0, q.qmin, q.qmax);
+    }
+  return y;
+}
+
+/**
+ * int8 parameters of a fully connected node whose inputs are [A, W [N,K] float, bias?]:
+ * quantizes W per row, replaces the bias by an int32 one and fills node.q.
+ */
+export function quantizeFc(node: Node, g: Graph, qc: QuantCtx, extra: Record<string, unknown> = {}): void {
+  const [an, wn, bn] = node.inputs;
+  const yn = node.outputs[0];
+  qc.weightQuant(wn, 0);
+  qc.actQuant(yn);
+  const A = perTensor(g, node, an), Y = perTensor(g, node, yn);
+  const wq = tensor(g, wn).quant!;
+  const N = tensor(g, wn).shape[0];
+  node.inputs[2] = quantizeBias(g, node, bn || undefined, A.s, wq.scale, N);
+  const mults = Array.from({ length: N }, (_, n) => quantizeMultiplier((A.s * wq.scale[wq.scale.length === 1 ? 0 : n]) / Y.s));
+  node.q = {
+    ...extra, za: A.z, zy: Y.z,
+    mult: mults.map((m) => m.mult), shift: mults.map((m) => m.shift),
+    ...actQBounds(node, Y.s, Y.z),
+  };
+}
+
+/** Emits the f32 fully connected kernel; `w` is an address expression of a [N, K] float32 matrix. */
+export function emitFcF32(node: Node, e: EmitCtx, a: string, w: string, b: string, y: string, d: Dims): void {
+  const { min, max } = actBounds(node);
+  e.call("gemm", "fc_f32", [a, w, b, y, d.M, d.N, d.K, f32(min), f32(max)]);
+}
+
+/**
+ * Emits the int8 fully connected kernel. The kernel sums a * w rather than (a - za) * w and
+ * starts from bias[n] - za * sum_k w[n,k]: equal in wrapping int32 arithmetic, one
+ * subtraction fewer per activation.
+ */
+export function emitFcS8(node: Node, e: EmitCtx, d: Dims): void {
+  const q = node.q!;
+  const w = tensor(e.g, node.inputs[1]).data!, b = tensor(e.g, node.inputs[2]).data!;
+  const folded = new Int32Array(d.N);
+  for (let n = 0; n < d.N; n++) {
+    let s = 0;
+    for (let k = 0; k < d.K; k++) s += w[n * d.K + k];
+    folded[n] = (b[n] - Math.imul(q.za, s)) | 0;
+  }
+  e.call("gemm", "fc_s8", [
+    e.addr(node.inputs[0]), e.addr(node.inputs[1]), e.data("bias_folded", "int32", folded), e.addr(node.outputs[0]),
+    d.M, d.N, d.K, q.zy, e.data("mult", "int32", q.mult), e.data("shift", "int32", q.shift), q.qmin, q.qmax,
+  ]);
+}
+
+export const Gemm: OpDef = {
+  op: "Gemm",
+  doc: "Y = alpha A' B' + beta C; constant B becomes a fully connected layer W [N,K] + b [N] (int8 per-channel)",
+  normalize(node, g) {
+    if (node.attrs.canonical) return;
+    const ctx = where(g, node);
+    const [an, bn, cn = ""] = node.inputs;
+    if (!an || !bn || node.inputs.length > 3) bad(`${ctx}: expected inputs A, B and optionally C, got ${node.inputs.length}`);
+    const tA = attrInt(node, "transA", 0), tB = attrInt(node, "transB", 0);
+    const alpha = attrFloat(node, "alpha", 1), beta = attrFloat(node, "beta", 1);
+    if ((tA !== 0 && tA !== 1) || (tB !== 0 && tB !== 1)) bad(`${ctx}: transA=${tA}, transB=${tB}; expected 0 or 1`);
+    const { M, N, K } = generalDims(node, inT(g, node, 0).shape, inT(g, node, 1).shape, ctx);
+    if (cn) checkC(tensor(g, cn).shape, M, N, ctx);
+    const general = () => {
+      node.attrs = { transA: tA, transB: tB, alpha, beta, ...keepAct(node) };
+      node.inputs = cn ? [an, bn, cn] : [an, bn];
+    };
+    const B = tensor(g, bn);
+    const useC = cn !== "" && beta !== 0;
+    if (!isConst(g, bn) || B.dtype !== "float32" || (useC && !isConst(g, cn)) || (tA && M !== 1 && K !== 1)) return general();
+    let bias: Float32Array | undefined;
+    if (useC) {
+      const C = tensor(g, cn);
+      const cs = C.shape, cd = C.data!;
+      if (numel(cs) === 1) bias = new Float32Array(N).fill(beta * cd[0]);
+      else if (numel(cs) === N && cs[cs.length - 1] === N) bias = Float32Array.from(cd, (v) => beta * v);
+      else return general(); // [M, N] or [M, 1] with M > 1: not one value per output column
+    }
+    const bd = B.data!;
+    const w = new Float32Array(N * K);
+    for (let n = 0; n < N; n++)
+      for (let k = 0; k < K; k++) w[n * K + k] = alpha * (tB ? bd[n * K + k] : bd[k * N + n]);
+    const base = node.name || node.outputs[0];
+    const wn = freshName(g, `${base}::weight`);
+    g.tensors.set(wn, { name: wn, dtype: "float32", shape: [N, K], data: w });
+    node.inputs = [an, wn];
+    if (bias) {
+      const bname = freshName(g, `${base}::bias`);
+      g.tensors.set(bname, { name: bname, dtype: "float32", shape: [N], data: bias });
+      node.inputs.push(bname);
+    }
+    node.attrs = { canonical: true, ...keepAct(node) };
+  },
+  infer(node, g) {
+    const ctx = where(g, node);
+    const a = inT(g, node, 0);
+    if (a.dtype !== "float32") bad(`${ctx}: A '${node.inputs[0]}' is ${a.dtype}; Gemm runs on float32 tensors only`);
+    for (let i = 1; i < node.inputs.length; i++) {
+      const t = inT(g, node, i);
+      if (t.dtype !== "float32" && !t.data) bad(`${ctx}: input '${t.name}' is ${t.dtype}; Gemm runs on float32 tensors only`);
+    }
+    const { M, N } = dimsOf(node, a.shape, inT(g, node, 1).shape, ctx);
+    if (!node.attrs.canonical && node.inputs[2]) checkC(inT(g, node, 2).shape, M, N, ctx);
+    return [{ dtype: "float32", shape: [M, N] }];
+  },
+  ref(node, ins) {
+    const [a, b, c] = ins;
+    const ctx = `Gemm '${node.name}'`;
+    const { M, N, K } = dimsOf(node, a.shape, b.shape, ctx);
+    const y = makeValue(a.dtype, [M, N]);
+    const { min, max } = actBounds(node);
+    if (node.attrs.canonical) {
+      for (let m = 0; m < M; m++)
+        for (let n = 0; n < N; n++) {
+          let s = 0;
+          for (let k = 0; k < K; k++) s += a.data[m * K + k] * b.data[n * K + k];
+          y.data[m * N + n] = clampF(s + (c ? c.data[n] : 0), min, max);
+        }
+      return [y];
+    }
+    const tA = attrInt(node, "transA", 0), tB = attrInt(node, "transB", 0);
+    const alpha = attrFloat(node, "alpha", 1), beta = attrFloat(node, "beta", 1);
+    const [sam, sak] = tA ? [1, M] : [K, 1];
+    const [sbk, sbn] = tB ? [1, K] : [N, 1];
+    const [scm, scn] = c ? bcastStrides(c.shape, [M, N]) : [0, 0];
+    for (let m = 0; m < M; m++)
+      for (let n = 0; n < N; n++) {
+        let s = 0;
+        for (let k = 0; k < K; k++) s += a.data[m * sam + k * sak] * b.data[k * sbk + n * sbn];
+        y.data[m * N + n] = clampF(alpha * s + (c ? beta * c.data[m * scm + n * scn] : 0), min, max);
+      }
+    return [y];
+  },
+  int(node, ins) {
+    const [a, w, b] = ins;
+    const { M, N, K } = canonDims(a.shape, w.shape, `Gemm '${node.name}'`);
+    return [fcInt(a.data, w.data, b.data, M, N, K, node.q!, [M, N])];
+  },
+  quantize(node, g, qc) {
+    if (!node.attrs.canonical) {
+      bad(`${where(g, node)}: only a Gemm with constant B and a per-column constant C (shape N, 1xN or scalar) and no real transA has an int8 form; this one has ${node.inputs.map((n) => `'${n}' ${shapeStr(tensor(g, n).shape)}${isConst(g, n) ? " (constant)" : " (run time)"}`).join(", ")}, transA=${node.attrs.transA}`);
+    }
+    quantizeFc(node, g, qc);
+  },
+  emit(node, e) {
+    const [an, bn, cn = ""] = node.inputs;
+    const a = tensor(e.g, an), b = tensor(e.g, bn);
+    const d = dimsOf(node, a.shape, b.shape, where(e.g, node));
+    if (node.attrs.canonical) {
+      if (node.q) emitFcS8(node, e, d);
+      else emitFcF32(node, e, e.addr(an), e.addr(bn), cn ? e.addr(cn) : "0", e.addr(node.outputs[0]), d);
+      return;
+    }
+    const tA = attrInt(node, "transA", 0), tB = attrInt(node, "transB", 0);
+    const [scm, scn] = cn ? bcastStrides(tensor(e.g, cn).shape, [d.M, d.N]) : [0, 0];
+    const { min, max } = actBounds(node);
+    e.call("gemm", "gemm_f32", [
+      e.addr(an), e.addr(bn), cn ? e.addr(cn) : "0", e.addr(node.outputs[0]), d.M, d.N, d.K,
+      ...(tA ? [1, d.M] : [d.K, 1]), ...(tB ? [1, d.K] : [d.N, 1]), scm, scn,
+      f32(attrFloat(node, "alpha", 1)), f32(attrFloat(node, "beta", 1)), f32(min), f32(max),
+    ]);
+  },
+  macs(node, g) {
+    const y = outT(g, node).shape;
+    const d = dimsOf(node, inT(g, node, 0).shape, inT(g, node, 1).shape, where(g, node));
+    return numel(y) * d.K;
+  },
+};

@@ -1,0 +1,57 @@
+/**
+ * Mul: elementwise product with numpy broadcasting on both sides (scaling by a scalar or
+ * by per-channel [C,1,1] constants, gating by another activation). Fused activation bounds
+ * (actMin/actMax) are honoured like Add's should a pass attach them. On any dtype the
+ * reference also folds shape arithmetic.
+ *
+ * int8: the product of the zero-point-corrected operands in int32, requantized once:
+ *   y = clamp(mbqm((a - z_a) * (b - z_b), m) + z_y, qmin, qmax),   m = s_a s_b / s_y
+ * ((a - z_a) * (b - z_b) is at most 255^2, so it never wraps.) Constant operands are
+ * quantized per tensor, asymmetric (actQuant).
+ */
+import { numel, type Value } from "../ir/graph.js";
+import { clamp, mbqm, quantizeMultiplier } from "../ir/fixedpoint.js";
+import type { OpDef } from "./types.js";
+import { actBounds, actQBounds, broadcastBinary, clampF, f32, fr, outT } from "./util.js";
+import { binaryInfer, binaryNormalize, binaryPlan, operandB, tensorQuant } from "./binary.js";
+
+export const Mul: OpDef = {
+  op: "Mul",
+  doc: "elementwise product with numpy broadcasting",
+  normalize: binaryNormalize,
+  infer: binaryInfer,
+  ref(node, [a, b0]) {
+    const b = operandB(node, b0);
+    const ctx = `Mul '${node.name}'`;
+    if (a.dtype !== "float32") return [broadcastBinary(a, b, a.dtype, (x, y) => x * y, ctx)];
+    const { min, max } = actBounds(node);
+    return [broadcastBinary(a, b, "float32", (x, y) => clampF(fr(x * y), min, max), ctx)];
+  },
+  int(node, [a, b0]): Value[] {
+    const b = operandB(node, b0);
+    const q = node.q!;
+    return [broadcastBinary(a, b, "int8",
+      (x, y) => clamp((mbqm(Math.imul(x - q.za, y - q.zb), q.m, q.sh) + q.zy) | 0, q.qmin, q.qmax),
+      `Mul '${node.name}'`)];
+  },
+  quantize(node, g, qc) {
+    const [an, bn] = node.inputs, yn = node.outputs[0];
+    qc.actQuant(an);
+    qc.actQuant(bn);
+    qc.actQuant(yn);
+    const A = tensorQuant(g, node, an), B = tensorQuant(g, node, bn), Y = tensorQuant(g, node, yn);
+    const m = quantizeMultiplier((A.s * B.s) / Y.s);
+    node.q = { za: A.z, zb: B.z, zy: Y.z, m: m.mult, sh: m.shift, ...actQBounds(node, Y.s, Y.z) };
+  },
+  emit(node, e) {
+    const io = [e.addr(node.inputs[0]), e.addr(node.inputs[1]), e.addr(node.outputs[0]), e.data("bcast", "int32", binaryPlan(e.g, node))];
+    const q = node.q;
+    if (!q) {
+      const { min, max } = actBounds(node);
+      e.call("mul", "mul_f32", [...io, f32(min), f32(max)]);
+    } else {
+      e.call("mul", "mul_s8", [...io, q.za, q.zb, q.zy, q.m, q.sh, q.qmin, q.qmax]);
+    }
+  },
+  macs: (node, g) => numel(outT(g, node).shape),
+};

@@ -1,0 +1,13 @@
+/**
+ * Relu: y = max(0, x), elementwise. A Relu right after a Conv, Gemm, MatMul or Add is
+ * fused into that node by passes/fuse-activation.ts; this op runs the ones that are left.
+ * The int8 form is the shared activation lookup table (see unary.ts).
+ */
+import { activation } from "./unary.js";
+
+export const Relu = activation({
+  op: "Relu",
+  doc: "max(0, x)",
+  fn: () => (x) => (x < 0 ? 0 : x),
+  kernel: () => ({ fn: "relu_f32", args: [] }),
+});

@@ -1,0 +1,84 @@
+/**
+ * The shared shape of the six elementwise activations (Relu, Clip, LeakyRelu, Sigmoid, Tanh,
+ * HardSigmoid). Each op file only states its function in float64 and which f32 kernel of
+ * runtime-as/kernels/unary.ts computes it; this helper turns that into a complete OpDef.
+ * Float: `ref` evaluates the function in float64 and rounds to float32 on store (for other
+ * dtypes, as in constant folding, the result is stored in the input's dtype).
+ * int8: every activation is one 256-entry lookup table computed at quantize time,
+ *   table[q + 128] = clamp(roundHalfAway(f(s_in * (q - z_in)) / s_out) + z_out, -128, 127)
+ * for q in -128..127, with the output parameters from the calibrated output range. The
+ * table is the definition: `int` and the kernel both read y = table[q + 128], so the two
+ * are bit-exact by construction whatever f is.
+ */
+import { bad } from "../util/errors.js";
+import { makeValue, numel, tensor, type Graph, type Node } from "../ir/graph.js";
+import { clamp, roundHalfAway } from "../ir/fixedpoint.js";
+import type { OpDef } from "./types.js";
+import { inT, mapValue, requireFloat, where } from "./util.js";
+
+export interface Activation {
+  op: string;
+  doc: string;
+  /** Reads opset-specific attributes or constant inputs into node.attrs. */
+  normalize?(node: Node, g: Graph): void;
+  /** The activation in float64 for this node's normalized attributes. */
+  fn(node: Node): (x: number) => number;
+  /** The f32 kernel in runtime-as/kernels/unary.ts and its arguments after (x, y, n). */
+  kernel(node: Node): { fn: string; args: string[] };
+}
+
+/** The int8 lookup table of `f` between the given input and output quantizations. */
+export function lutTable(f: (x: number) => number, sIn: number, zIn: number, sOut: number, zOut: number): number[] {
+  const table = new Array<number>(256);
+  for (let q = -128; q <= 127; q++) {
+    const y = f(sIn * (q - zIn));
+    table[q + 128] = clamp(roundHalfAway(y / sOut) + zOut, -128, 127);
+  }
+  return table;
+}
+
+/** A float attribute that must be finite (an activation parameter). */
+export function finiteAttr(g: Graph, node: Node, name: string, def: number): number {
+  const v = node.attrs[name] === undefined ? def : Number(node.attrs[name]);
+  if (!Number.isFinite(v)) bad(`${where(g, node)}: attribute ${name} = ${node.attrs[name]} must be a finite number`);
+  return v;
+}
+
+export function activation(a: Activation): OpDef {
+  return {
+    op: a.op,
+    doc: a.doc,
+    normalize: a.normalize,
+    infer(node, g) {
+      requireFloat(g, node);
+      const x = inT(g, node, 0);
+      return [{ dtype: x.dtype, shape: [...x.shape] }];
+    },
+    ref(node, [x]) {
+      return [mapValue(x, a.fn(node))];
+    },
+    int(node, [x]) {
+      const table = node.q!.table as number[];
+      const y = makeValue("int8", x.shape);
+      for (let i = 0; i < x.data.length; i++) y.data[i] = table[x.data[i] + 128];
+      return [y];
+    },
+    quantize(node, g, qc) {
+      const xq = tensor(g, node.inputs[0]).quant!;
+      qc.actQuant(node.outputs[0]);
+      const yq = tensor(g, node.outputs[0]).quant!;
+      node.q = { table: lutTable(a.fn(node), xq.scale[0], xq.zeroPoint[0], yq.scale[0], yq.zeroPoint[0]) };
+    },
+    emit(node, e) {
+      const x = e.addr(node.inputs[0]), y = e.addr(node.outputs[0]);
+      const n = numel(tensor(e.g, node.outputs[0]).shape);
+      if (node.q) {
+        e.call("unary", "lut_s8", [x, y, n, e.data(`${a.op.toLowerCase()}_lut`, "int8", node.q.table as number[])]);
+      } else {
+        const k = a.kernel(node);
+        e.call("unary", k.fn, [x, y, n, ...k.args]);
+      }
+    },
+    macs: () => 0,
+  };
+}

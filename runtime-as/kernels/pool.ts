@@ -1,0 +1,157 @@
+// Max and average pooling over N*C planes of H x W (1-D pooling arrives with H = 1), any
+// kernel, stride, asymmetric padding, ceil_mode overhang and (max only) dilation. Both walk
+// the same windows: for every output row and column the range of kernel taps that land
+// inside the input is computed once, so the inner loops carry no bounds checks and padding
+// is simply not visited. Every window covers at least one input element (the compiler
+// refuses geometries where one would not).
+// Average divisor: the taps inside the input, or with count_include_pad the window clipped
+// to [-pad_begin, size + pad_end) (he, we), which excludes the ceil_mode overhang.
+// int8: max of the int8 values; average = (sum + zx * counted padding) / count rounded half
+// away from zero with truncating i32 division (rdiv): the integer interpreter, bit for bit.
+
+/** First kernel tap whose input index start + k*d is >= 0. */
+@inline function tapLo(start: i32, d: i32): i32 {
+  return start >= 0 ? 0 : (-start + d - 1) / d;
+}
+/** One past the last kernel tap whose input index is < size (at most K). */
+@inline function tapHi(start: i32, d: i32, size: i32, K: i32): i32 {
+  if (start >= size) return 0;
+  const n = (size - start + d - 1) / d;
+  return n < K ? n : K;
+}
+
+/** sum / count rounded half away from zero (count > 0); i32 division truncates toward zero. */
+@inline export function rdiv(sum: i32, count: i32): i32 {
+  const h = count >> 1;
+  return (sum >= 0 ? sum + h : sum - h) / count;
+}
+
+export function maxpool_f32(
+  x: usize, y: usize, NC: i32, H: i32, W: i32, KH: i32, KW: i32, OH: i32, OW: i32,
+  sh: i32, sw: i32, dh: i32, dw: i32, pt: i32, pl: i32,
+): void {
+  const plane = <usize>(H * W) << 2;
+  const rowStep = <usize>(dh * W) << 2, colStep = <usize>dw << 2;
+  let xc = x, yo = y;
+  for (let c = 0; c < NC; c++) {
+    for (let oh = 0; oh < OH; oh++) {
+      const ih0 = oh * sh - pt;
+      const kh0 = tapLo(ih0, dh), kh1 = tapHi(ih0, dh, H, KH);
+      const xrow = xc + (<usize>((ih0 + kh0 * dh) * W) << 2);
+      for (let ow = 0; ow < OW; ow++) {
+        const iw0 = ow * sw - pl;
+        const kw0 = tapLo(iw0, dw), kw1 = tapHi(iw0, dw, W, KW);
+        let m: f32 = -Infinity;
+        let xr = xrow + (<usize>(iw0 + kw0 * dw) << 2);
+        for (let kh = kh0; kh < kh1; kh++) {
+          let xp = xr;
+          for (let kw = kw0; kw < kw1; kw++) {
+            m = max<f32>(m, load<f32>(xp));
+            xp += colStep;
+          }
+          xr += rowStep;
+        }
+        store<f32>(yo, m);
+        yo += 4;
+      }
+    }
+    xc += plane;
+  }
+}
+
+export function maxpool_s8(
+  x: usize, y: usize, NC: i32, H: i32, W: i32, KH: i32, KW: i32, OH: i32, OW: i32,
+  sh: i32, sw: i32, dh: i32, dw: i32, pt: i32, pl: i32,
+): void {
+  const plane = <usize>(H * W);
+  const rowStep = <usize>(dh * W), colStep = <usize>dw;
+  let xc = x, yo = y;
+  for (let c = 0; c < NC; c++) {
+    for (let oh = 0; oh < OH; oh++) {
+      const ih0 = oh * sh - pt;
+      const kh0 = tapLo(ih0, dh), kh1 = tapHi(ih0, dh, H, KH);
+      const xrow = xc + <usize>((ih0 + kh0 * dh) * W);
+      for (let ow = 0; ow < OW; ow++) {
+        const iw0 = ow * sw - pl;
+        const kw0 = tapLo(iw0, dw), kw1 = tapHi(iw0, dw, W, KW);
+        let m: i32 = -128;
+        let xr = xrow + <usize>(iw0 + kw0 * dw);
+        for (let kh = kh0; kh < kh1; kh++) {
+          let xp = xr;
+          for (let kw = kw0; kw < kw1; kw++) {
+            m = max<i32>(m, i32(load<i8>(xp)));
+            xp += colStep;
+          }
+          xr += rowStep;
+        }
+        store<i8>(yo, i8(m));
+        yo += 1;
+      }
+    }
+    xc += plane;
+  }
+}
+
+export function avgpool_f32(
+  x: usize, y: usize, NC: i32, H: i32, W: i32, KH: i32, KW: i32, OH: i32, OW: i32,
+  sh: i32, sw: i32, pt: i32, pl: i32, he: i32, we: i32, cip: i32,
+): void {
+  const plane = <usize>(H * W) << 2, rowStep = <usize>W << 2;
+  let xc = x, yo = y;
+  for (let c = 0; c < NC; c++) {
+    for (let oh = 0; oh < OH; oh++) {
+      const ih0 = oh * sh - pt;
+      const kh0 = tapLo(ih0, 1), kh1 = tapHi(ih0, 1, H, KH);
+      const ch = cip ? min<i32>(ih0 + KH, he) - ih0 : kh1 - kh0;
+      const xrow = xc + (<usize>((ih0 + kh0) * W) << 2);
+      for (let ow = 0; ow < OW; ow++) {
+        const iw0 = ow * sw - pl;
+        const kw0 = tapLo(iw0, 1), kw1 = tapHi(iw0, 1, W, KW);
+        const cw = cip ? min<i32>(iw0 + KW, we) - iw0 : kw1 - kw0;
+        let s: f32 = 0;
+        let xr = xrow + (<usize>(iw0 + kw0) << 2);
+        const rowBytes = <usize>(kw1 - kw0) << 2;
+        for (let kh = kh0; kh < kh1; kh++) {
+          for (let xp = xr, end = xr + rowBytes; xp < end; xp += 4) s += load<f32>(xp);
+          xr += rowStep;
+        }
+        store<f32>(yo, s / <f32>(ch * cw));
+        yo += 4;
+      }
+    }
+    xc += plane;
+  }
+}
+
+export function avgpool_s8(
+  x: usize, y: usize, NC: i32, H: i32, W: i32, KH: i32, KW: i32, OH: i32, OW: i32,
+  sh: i32, sw: i32, pt: i32, pl: i32, he: i32, we: i32, cip: i32, zx: i32,
+): void {
+  const plane = <usize>(H * W), rowStep = <usize>W;
+  let xc = x, yo = y;
+  for (let c = 0; c < NC; c++) {
+    for (let oh = 0; oh < OH; oh++) {
+      const ih0 = oh * sh - pt;
+      const kh0 = tapLo(ih0, 1), kh1 = tapHi(ih0, 1, H, KH);
+      const nh = kh1 - kh0;
+      const ch = cip ? min<i32>(ih0 + KH, he) - ih0 : nh;
+      const xrow = xc + <usize>((ih0 + kh0) * W);
+      for (let ow = 0; ow < OW; ow++) {
+        const iw0 = ow * sw - pl;
+        const kw0 = tapLo(iw0, 1), kw1 = tapHi(iw0, 1, W, KW);
+        const n = kw1 - kw0;
+        const count = (cip ? min<i32>(iw0 + KW, we) - iw0 : n) * ch;
+        // counted padding positions hold the zero point (real 0)
+        let s: i32 = (count - n * nh) * zx;
+        let xr = xrow + <usize>(iw0 + kw0);
+        for (let kh = 0; kh < nh; kh++) {
+          for (let xp = xr, end = xr + <usize>n; xp < end; xp++) s += i32(load<i8>(xp));
+          xr += rowStep;
+        }
+        store<i8>(yo, i8(rdiv(s, count)));
+        yo += 1;
+      }
+    }
+    xc += plane;
+  }
+}

@@ -1,0 +1,64 @@
+// Elementwise activations over n contiguous elements: f32 kernels for Relu, Clip, LeakyRelu,
+// Sigmoid, Tanh and HardSigmoid, and the one int8 kernel all six share. In int8 every
+// activation is a 256-entry int8 table computed by the compiler (y = table[q + 128]), so the
+// kernel is a byte lookup and matches the integer interpreter bit for bit by construction.
+// Sigmoid and Tanh use Mathf (f32), a few ulp from the compiler's float64 reference.
+
+export function relu_f32(x: usize, y: usize, n: i32): void {
+  const end = x + (<usize>n << 2);
+  while (x < end) {
+    store<f32>(y, Mathf.max(load<f32>(x), 0));
+    x += 4; y += 4;
+  }
+}
+
+/** min(max(x, lo), hi): max first, so lo > hi gives hi everywhere, as ONNX defines. */
+export function clip_f32(x: usize, y: usize, n: i32, lo: f32, hi: f32): void {
+  const end = x + (<usize>n << 2);
+  while (x < end) {
+    store<f32>(y, Mathf.min(Mathf.max(load<f32>(x), lo), hi));
+    x += 4; y += 4;
+  }
+}
+
+export function leaky_relu_f32(x: usize, y: usize, n: i32, alpha: f32): void {
+  const end = x + (<usize>n << 2);
+  while (x < end) {
+    const v = load<f32>(x);
+    store<f32>(y, v < 0 ? alpha * v : v);
+    x += 4; y += 4;
+  }
+}
+
+export function sigmoid_f32(x: usize, y: usize, n: i32): void {
+  const end = x + (<usize>n << 2);
+  while (x < end) {
+    store<f32>(y, <f32>1 / (<f32>1 + Mathf.exp(-load<f32>(x))));
+    x += 4; y += 4;
+  }
+}
+
+export function tanh_f32(x: usize, y: usize, n: i32): void {
+  const end = x + (<usize>n << 2);
+  while (x < end) {
+    store<f32>(y, Mathf.tanh(load<f32>(x)));
+    x += 4; y += 4;
+  }
+}
+
+export function hard_sigmoid_f32(x: usize, y: usize, n: i32, alpha: f32, beta: f32): void {
+  const end = x + (<usize>n << 2);
+  while (x < end) {
+    store<f32>(y, Mathf.max(Mathf.min(alpha * load<f32>(x) + beta, 1), 0));
+    x += 4; y += 4;
+  }
+}
+
+/** y[i] = table[x[i] + 128]; the unsigned byte of x, xor 128, is that index. */
+export function lut_s8(x: usize, y: usize, n: i32, table: usize): void {
+  const end = x + <usize>n;
+  while (x < end) {
+    store<i8>(y, load<i8>(table + <usize>(load<u8>(x) ^ 0x80)));
+    x += 1; y += 1;
+  }
+}
