@@ -11,10 +11,10 @@
  *   y  = clamp(mbqm(a' + b', m_o) + z_y, qmin, qmax),   m_o = 2 max(s_a, s_b) / (2^20 s_y)
  * Constant operands are quantized per tensor, asymmetric (actQuant).
  */
-import type { Value } from "../ir/graph.js";
+import { numel, type Value } from "../ir/graph.js";
 import { clamp, mbqm, quantizeMultiplier } from "../ir/fixedpoint.js";
 import type { OpDef } from "./types.js";
-import { actBounds, actQBounds, broadcastBinary, clampF, f32, fr } from "./util.js";
+import { actBounds, actQBounds, broadcastBinary, clampF, f32, fr, outT } from "./util.js";
 import { binaryInfer, binaryNormalize, binaryPlan, operandB, tensorQuant } from "./binary.js";
 
 export const LEFT_SHIFT = 20;
@@ -66,5 +66,5 @@ export const Add: OpDef = {
       e.call("add", "add_s8", [...io, q.za, q.zb, q.zy, q.ma, q.sha, q.mb, q.shb, q.mo, q.sho, q.qmin, q.qmax]);
     }
   },
-  macs: () => 0,
+  macs: (node, g) => numel(outT(g, node).shape),
 };

@@ -56,6 +56,10 @@ export interface OpDef {
   emit?(node: Node, e: EmitCtx): void;
   /** Output 0 is a view of input 0 with another shape: no kernel and no buffer of its own. */
   alias?: boolean;
-  /** Multiply-accumulates of one run of the node. */
+  /**
+   * Multiply-accumulates of one run of the node; ops without multiplies count their
+   * accumulate or compare steps (pooling windows, Add operands); 0 for data movement and
+   * table lookups. This is the work figure the manifest and the cost model use.
+   */
   macs?(node: Node, g: Graph): number;
 }
