@@ -4,7 +4,7 @@ import { describe, expect, it } from "vitest";
 import { spawnSync } from "node:child_process";
 import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { encodeNpy } from "../compiler/util/npy.js";
+import { encodeNpy, readNpy } from "../compiler/util/npy.js";
 import { tmpDir, writeModel, type ModelSpec } from "./helpers/build-onnx.js";
 import { rng, uniform } from "./helpers/random.js";
 
@@ -68,6 +68,24 @@ describe("picojoule CLI", () => {
     expect(i.code).toBe(0);
     expect(i.stdout).toMatch(/conv1\s+Conv/);
     expect(pj("inspect", model).stdout).toMatch(/arena \d+ B \(lower bound \d+ B\)/);
+  });
+
+  it("writes every output of a multi-output model", () => {
+    const r = rng(8);
+    const model = writeModel({
+      inputs: [{ name: "x", shape: [1, 1, 6, 6] }], outputs: ["t", "y"],
+      initializers: [{ name: "W", shape: [2, 1, 3, 3], data: uniform(r, 18) }],
+      nodes: [{ op: "Conv", inputs: ["x", "W"], outputs: ["t"] }, { op: "Relu", inputs: ["t"], outputs: ["y"] }],
+    }, "two");
+    const out = join(dir, "two");
+    expect(pj("compile", model, "-o", out, "-q").code).toBe(0);
+    const x = npy(join(dir, "x3.npy"), [3, 1, 6, 6]);
+    const res = pj("run", out, "--input", x, "--output", join(dir, "two.npy"));
+    expect(res.code, res.stderr).toBe(0);
+    const t = readNpy(join(dir, "two.npy")), y = readNpy(join(dir, "two.1.npy"));
+    expect(t.shape).toEqual([3, 2, 4, 4]);
+    expect(y.shape).toEqual([3, 2, 4, 4]);
+    expect(Array.from(y.data)).toEqual(Array.from(t.data, (v) => Math.max(0, Number(v))));
   });
 
   it("refuses a truncated ONNX file", () => {

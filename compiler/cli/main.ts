@@ -38,7 +38,8 @@ Exit codes: 0 ok, 1 internal failure, 2 bad input.`,
   run: `usage: picojoule run <dir|model.wasm> --input <x.npy> [options]
 
   --input <x.npy>          N inferences: N x input shape (a leading batch dim of 1 may be left out)
-  --output <y.npy>         write outputs (dequantized float32), N x output shape
+  --output <y.npy>         write outputs (dequantized float32), N x output shape; a model's
+                           further outputs go to y.1.npy, y.2.npy, ...
   --labels <y.npy>         int labels: print the top-1 accuracy of output 0
   -h, --help`,
   inspect: `usage: picojoule inspect <model.onnx|dir> [--shape name=1x8x8]
@@ -112,13 +113,18 @@ async function runCmd(argv: string[]): Promise<void> {
   const { samplesFromShape } = await import("../io.js");
   const samples = samplesFromShape(io.name, io.shape, arr, file, "input");
   const outs: Float32Array[][] = samples.map((x) => runFloat(m, [x]));
+  const written: string[] = [];
   if (v.output) {
-    const o = m.manifest.outputs[0];
-    const per = o.shape.reduce((a, b) => a * b, 1);
-    const data = new Float32Array(per * outs.length);
-    outs.forEach((r, i) => data.set(r[0], i * per));
-    const shape = o.shape[0] === 1 ? [outs.length, ...o.shape.slice(1)] : [outs.length, ...o.shape];
-    writeFileSync(v.output as string, encodeNpy({ dtype: "float32", shape, data }));
+    // output 0 goes to the named file; further outputs beside it as <stem>.<k>.npy
+    m.manifest.outputs.forEach((o, k) => {
+      const per = o.shape.reduce((a, b) => a * b, 1);
+      const data = new Float32Array(per * outs.length);
+      outs.forEach((r, i) => data.set(r[k], i * per));
+      const shape = o.shape[0] === 1 ? [outs.length, ...o.shape.slice(1)] : [outs.length, ...o.shape];
+      const file = k === 0 ? (v.output as string) : (v.output as string).replace(/(\.npy)?$/, `.${k}.npy`);
+      writeFileSync(file, encodeNpy({ dtype: "float32", shape, data }));
+      written.push(file);
+    });
   }
   if (v.labels) {
     const lab = readNpy(v.labels as string);
@@ -133,7 +139,7 @@ async function runCmd(argv: string[]): Promise<void> {
     console.log(`accuracy ${(100 * right / outs.length).toFixed(2)}% (${right}/${outs.length})`);
   }
   if (!v.output && !v.labels) for (const r of outs) console.log(Array.from(r[0], (x) => +x.toPrecision(6)).join(" "));
-  else console.log(`${outs.length} inference(s) run${v.output ? `, outputs written to ${v.output}` : ""}`);
+  else console.log(`${outs.length} inference(s) run${written.length ? `, outputs written to ${written.join(", ")}` : ""}`);
 }
 
 async function inspectCmd(argv: string[]): Promise<void> {
