@@ -14,8 +14,8 @@
 import { numel, type Value } from "../ir/graph.js";
 import { clamp, mbqm, quantizeMultiplier } from "../ir/fixedpoint.js";
 import type { OpDef } from "./types.js";
-import { actBounds, actQBounds, broadcastBinary, clampF, f32, fr, outT } from "./util.js";
-import { binaryInfer, binaryNormalize, binaryPlan, operandB, tensorQuant } from "./binary.js";
+import { actBounds, actQBounds, broadcastBinary, f32, outT } from "./util.js";
+import { binaryInfer, binaryNormalize, binaryRef, binaryPlan, operandB, tensorQuant } from "./binary.js";
 
 export const LEFT_SHIFT = 20;
 
@@ -24,13 +24,7 @@ export const Add: OpDef = {
   doc: "elementwise sum with numpy broadcasting; fused Relu/Clip bounds",
   normalize: binaryNormalize,
   infer: binaryInfer,
-  ref(node, [a, b0]) {
-    const b = operandB(node, b0);
-    const ctx = `Add '${node.name}'`;
-    if (a.dtype !== "float32") return [broadcastBinary(a, b, a.dtype, (x, y) => x + y, ctx)];
-    const { min, max } = actBounds(node);
-    return [broadcastBinary(a, b, "float32", (x, y) => clampF(fr(x + y), min, max), ctx)];
-  },
+  ref: binaryRef("Add", (x, y) => x + y),
   int(node, [a, b0]): Value[] {
     const b = operandB(node, b0);
     const q = node.q!;

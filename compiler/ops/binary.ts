@@ -14,9 +14,9 @@
  * B's shape padded with trailing 1s (attrs.bshape: same data, another shape).
  */
 import { bad } from "../util/errors.js";
-import { numel, tensor, type Graph, type Node } from "../ir/graph.js";
+import { numel, tensor, type Graph, type Node, type Value } from "../ir/graph.js";
 import type { OutType } from "./types.js";
-import { bcastStrides, broadcastShape, inT, requireFloat, where } from "./util.js";
+import { actBounds, bcastStrides, broadcastBinary, broadcastShape, clampF, fr, inT, requireFloat, where } from "./util.js";
 
 export const MAX_RANK = 6;
 
@@ -82,4 +82,15 @@ export function tensorQuant(g: Graph, node: Node, name: string): { s: number; z:
   const q = tensor(g, name).quant;
   if (!q || q.scale.length !== 1) bad(`${where(g, node)}: operand '${name}' needs per-tensor int8 parameters here (it is shared with a per-channel weight)`);
   return { s: q!.scale[0], z: q!.zeroPoint[0] };
+}
+
+/** Float reference of a broadcast binary device op: any dtype (constant folding), float32 with the fused clamp. */
+export function binaryRef(op: string, f: (x: number, y: number) => number): (node: Node, ins: Value[]) => Value[] {
+  return (node, [a, b0]) => {
+    const b = operandB(node, b0);
+    const ctx = `${op} '${node.name}'`;
+    if (a.dtype !== "float32") return [broadcastBinary(a, b, a.dtype, f, ctx)];
+    const { min, max } = actBounds(node);
+    return [broadcastBinary(a, b, "float32", (x, y) => clampF(fr(f(x, y)), min, max), ctx)];
+  };
 }

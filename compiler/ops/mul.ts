@@ -12,21 +12,15 @@
 import { numel, type Value } from "../ir/graph.js";
 import { clamp, mbqm, quantizeMultiplier } from "../ir/fixedpoint.js";
 import type { OpDef } from "./types.js";
-import { actBounds, actQBounds, broadcastBinary, clampF, f32, fr, outT } from "./util.js";
-import { binaryInfer, binaryNormalize, binaryPlan, operandB, tensorQuant } from "./binary.js";
+import { actBounds, actQBounds, broadcastBinary, f32, outT } from "./util.js";
+import { binaryInfer, binaryNormalize, binaryRef, binaryPlan, operandB, tensorQuant } from "./binary.js";
 
 export const Mul: OpDef = {
   op: "Mul",
   doc: "elementwise product with numpy broadcasting",
   normalize: binaryNormalize,
   infer: binaryInfer,
-  ref(node, [a, b0]) {
-    const b = operandB(node, b0);
-    const ctx = `Mul '${node.name}'`;
-    if (a.dtype !== "float32") return [broadcastBinary(a, b, a.dtype, (x, y) => x * y, ctx)];
-    const { min, max } = actBounds(node);
-    return [broadcastBinary(a, b, "float32", (x, y) => clampF(fr(x * y), min, max), ctx)];
-  },
+  ref: binaryRef("Mul", (x, y) => x * y),
   int(node, [a, b0]): Value[] {
     const b = operandB(node, b0);
     const q = node.q!;

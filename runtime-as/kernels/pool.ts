@@ -8,17 +8,8 @@
 // to [-pad_begin, size + pad_end) (he, we), which excludes the ceil_mode overhang.
 // int8: max of the int8 values; average = (sum + zx * counted padding) / count rounded half
 // away from zero with truncating i32 division (rdiv): the integer interpreter, bit for bit.
+import { tapHi, tapLo } from "../window";
 
-/** First kernel tap whose input index start + k*d is >= 0. */
-@inline function tapLo(start: i32, d: i32): i32 {
-  return start >= 0 ? 0 : (-start + d - 1) / d;
-}
-/** One past the last kernel tap whose input index is < size (at most K). */
-@inline function tapHi(start: i32, d: i32, size: i32, K: i32): i32 {
-  if (start >= size) return 0;
-  const n = (size - start + d - 1) / d;
-  return n < K ? n : K;
-}
 
 /** sum / count rounded half away from zero (count > 0); i32 division truncates toward zero. */
 @inline export function rdiv(sum: i32, count: i32): i32 {
