@@ -65,7 +65,7 @@ export function layerTable(g: Graph, plan: MemoryPlan): LayerInfo[] {
       op: node.op,
       int8: node.q !== undefined,
       inputs: node.inputs.filter((x) => x && !tensor(g, x).data).map((x) => tensor(g, x).shape),
-      output: tensor(g, node.outputs[0]).shape,
+      output: tensor(g, node.outputs.find((o) => o) ?? node.outputs[0]).shape,
       params: consts.reduce((a, t) => a + numel(t.shape), 0),
       paramBytes: consts.reduce((a, t) => a + numel(t.shape) * dtypeBytes(t.dtype), 0),
       macs: def.macs?.(node, g) ?? 0,

@@ -159,13 +159,20 @@ export function pruneTensors(g: Graph): void {
   for (const k of [...g.tensors.keys()]) if (!used.has(k)) g.tensors.delete(k);
 }
 
-/** Removes nodes whose outputs nobody uses (iterating to a fixed point). */
+/**
+ * Removes nodes whose outputs nobody uses (iterating to a fixed point), and blanks the
+ * unread outputs of the nodes that stay (e.g. the Y and Y_c an exporter names on an LSTM
+ * whose Y_h alone is used), so they get no buffer; every op treats "" as absent.
+ */
 export function removeDeadNodes(g: Graph): void {
   for (;;) {
     const used = new Set<string>(g.outputs);
     for (const n of g.nodes) for (const x of n.inputs) used.add(x);
     const keep = g.nodes.filter((n) => n.outputs.some((o) => used.has(o)));
-    if (keep.length === g.nodes.length) break;
+    if (keep.length === g.nodes.length) {
+      for (const n of g.nodes) n.outputs = n.outputs.map((o) => (used.has(o) ? o : ""));
+      break;
+    }
     g.nodes = keep;
   }
   pruneTensors(g);

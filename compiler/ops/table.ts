@@ -26,6 +26,9 @@ import { MaxPool } from "./max-pool.js";
 import { AveragePool } from "./average-pool.js";
 import { GlobalAveragePool } from "./global-average-pool.js";
 import { BatchNormalization } from "./batch-normalization.js";
+import { LSTM } from "./lstm.js";
+import { GRU } from "./gru.js";
+import { RNN } from "./rnn.js";
 
 const DEVICE_OPS: OpDef[] = [
   Relu, Clip, LeakyRelu, Sigmoid, Tanh, HardSigmoid, Softmax,
@@ -33,6 +36,7 @@ const DEVICE_OPS: OpDef[] = [
   MaxPool, AveragePool, GlobalAveragePool, BatchNormalization,
   Add, Mul, Concat, Transpose, Pad,
   Reshape, Flatten, Squeeze, Unsqueeze, Identity, Dropout,
+  LSTM, GRU, RNN,
 ];
 
 export const OPS: ReadonlyMap<string, OpDef> = new Map([...FOLD_ONLY, ...DEVICE_OPS].map((d) => [d.op, d]));

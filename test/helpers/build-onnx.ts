@@ -10,7 +10,7 @@ import onnxProto from "onnx-proto";
 
 const { onnx } = onnxProto;
 
-export type AttrV = number | number[] | string | { floats: number[] } | { float: number };
+export type AttrV = number | number[] | string | string[] | { floats: number[] } | { float: number };
 
 export interface NodeSpec {
   op: string;
@@ -30,7 +30,8 @@ export interface ModelSpec {
 
 function attr(name: string, v: AttrV) {
   if (typeof v === "string") return { name, type: 3, s: new TextEncoder().encode(v) };
-  if (Array.isArray(v)) return { name, type: 7, ints: v };
+  if (Array.isArray(v) && v.some((x) => typeof x === "string")) return { name, type: 8, strings: (v as string[]).map((x) => new TextEncoder().encode(x)) };
+  if (Array.isArray(v)) return { name, type: 7, ints: v as number[] };
   if (typeof v === "object" && "floats" in v) return { name, type: 6, floats: v.floats };
   if (typeof v === "object" && "float" in v) return { name, type: 1, f: v.float };
   return Number.isInteger(v) ? { name, type: 2, i: v } : { name, type: 1, f: v };

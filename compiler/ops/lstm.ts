@@ -1,0 +1,70 @@
+/**
+ * LSTM (ONNX, opsets 7 to 14+), float32: one layer, forward, reverse or bidirectional, both
+ * layouts, optional bias, peepholes P, initial h and c, clip, input_forget, any of the ONNX
+ * activation functions, constant sequence_lens, any subset of Y, Y_h, Y_c. Gate order iofc
+ * (W, R and B rows), peephole order iof:
+ *   i = f(Wi x + Ri h + Pi . c + Wbi + Rbi)    f = f(Wf x + Rf h + Pf . c + Wbf + Rbf)
+ *   g = g(Wc x + Rc h + Wbc + Rbc)             c' = f . c + i . g   (f = 1 - i if input_forget)
+ *   o = f(Wo x + Ro h + Po . c' + Wbo + Rbo)   h' = o . h(c')
+ * with every f/g input clipped to [-clip, clip]. The shared machinery (attributes, layouts,
+ * time loop, state memory) is in recurrent.ts; the kernel is runtime-as/kernels/lstm.ts.
+ * No int8 form yet: the quantize pass refuses the node.
+ */
+import { tensor } from "../ir/graph.js";
+import type { OpDef } from "./types.js";
+import { f32 } from "./util.js";
+import {
+  actArgs, actRef, actsOf, clipTo, commonArgs, dirInput, dot, geomOf, inferRecurrent, normalizeRecurrent,
+  refRecurrent, stateOut, stepsOf, stridesOf, type Cell, type RecKind,
+} from "./recurrent.js";
+
+const KIND: RecKind = { op: "LSTM", gates: 4, acts: ["Sigmoid", "Tanh", "Tanh"] };
+
+export const LSTM: OpDef = {
+  op: "LSTM",
+  doc: "one-layer LSTM (iofc gates, peepholes, clip, input_forget, any activations), forward/reverse/bidirectional, both layouts",
+  normalize: (node, g) => normalizeRecurrent(node, g, KIND),
+  infer: (node, g) => inferRecurrent(node, g, KIND),
+  ref(node, ins) {
+    const [x, w, r, b, , , , p] = ins;
+    const { I, H } = geomOf(node, x.shape);
+    const clip: number = node.attrs.clip;
+    const coupled = node.attrs.input_forget === 1;
+    const cell: Cell = (d, xs, xo, h, hn, c) => {
+      const [fa, ga, ha] = actsOf(node, KIND, d);
+      const wo = d * 4 * H * I, ro = d * 4 * H * H, bo = d * 8 * H, po = d * 3 * H;
+      for (let j = 0; j < H; j++) {
+        const pre = (gate: number) => dot(w.data, wo + (gate * H + j) * I, xs, xo, I) + dot(r.data, ro + (gate * H + j) * H, h, 0, H) +
+          (b ? b.data[bo + gate * H + j] + b.data[bo + 4 * H + gate * H + j] : 0);
+        const cp = c[j];
+        const ig = actRef(fa, clipTo(pre(0) + (p ? p.data[po + j] * cp : 0), clip));
+        const fg = coupled ? 1 - ig : actRef(fa, clipTo(pre(2) + (p ? p.data[po + 2 * H + j] * cp : 0), clip));
+        const gg = actRef(ga, clipTo(pre(3), clip));
+        const cn = Math.fround(fg * cp + ig * gg);
+        c[j] = cn;
+        const og = actRef(fa, clipTo(pre(1) + (p ? p.data[po + H + j] * cn : 0), clip));
+        hn[j] = og * actRef(ha, cn);
+      }
+    };
+    return refRecurrent(node, ins, KIND, cell);
+  },
+  emit(node, e) {
+    const gm = geomOf(node, tensor(e.g, node.inputs[0]).shape);
+    const { I, H, D } = gm;
+    const sd = stridesOf(gm).sd;
+    const common = commonArgs(node, e);
+    for (let d = 0; d < D; d++) {
+      e.call("lstm", "lstm_f32", [
+        e.addr(node.inputs[0]), dirInput(node, e, 1, d, 4 * H * I), dirInput(node, e, 2, d, 4 * H * H),
+        dirInput(node, e, 3, d, 8 * H), dirInput(node, e, 7, d, 3 * H), dirInput(node, e, 5, d, sd), dirInput(node, e, 6, d, sd),
+        stateOut(node, e, 2, d), ...common(d), ...actArgs(actsOf(node, KIND, d)), f32(node.attrs.clip), node.attrs.input_forget,
+      ]);
+    }
+  },
+  macs(node, g) {
+    const { gm, steps } = stepsOf(node, g);
+    const { I, H } = gm;
+    // gate dot products, then c' = f c + i g and h' = o h(c'), plus the three peephole products
+    return steps * (4 * H * (I + H) + 3 * H + (node.inputs[7] ? 3 * H : 0));
+  },
+};

@@ -1,0 +1,53 @@
+/**
+ * RNN (ONNX simple RNN, opsets 7 to 14+), float32: h' = f(clip(Wi x + Ri h + Wbi + Rbi)),
+ * f = Tanh by default (any ONNX activation), forward, reverse or bidirectional, both
+ * layouts, optional bias and initial h, constant sequence_lens, Y and/or Y_h. The shared
+ * machinery (attributes, layouts, time loop, state memory) is in recurrent.ts; the kernel
+ * is runtime-as/kernels/rnn.ts. No int8 form yet: the quantize pass refuses the node.
+ */
+import { tensor } from "../ir/graph.js";
+import type { OpDef } from "./types.js";
+import { f32 } from "./util.js";
+import {
+  actArgs, actRef, actsOf, clipTo, commonArgs, dirInput, dot, geomOf, inferRecurrent, normalizeRecurrent,
+  refRecurrent, stepsOf, stridesOf, type Cell, type RecKind,
+} from "./recurrent.js";
+
+const KIND: RecKind = { op: "RNN", gates: 1, acts: ["Tanh"] };
+
+export const RNN: OpDef = {
+  op: "RNN",
+  doc: "one-layer simple RNN (any activation, clip), forward/reverse/bidirectional, both layouts",
+  normalize: (node, g) => normalizeRecurrent(node, g, KIND),
+  infer: (node, g) => inferRecurrent(node, g, KIND),
+  ref(node, ins) {
+    const [x, w, r, b] = ins;
+    const { I, H } = geomOf(node, x.shape);
+    const clip: number = node.attrs.clip;
+    const cell: Cell = (d, xs, xo, h, hn) => {
+      const [fa] = actsOf(node, KIND, d);
+      const wo = d * H * I, ro = d * H * H, bo = d * 2 * H;
+      for (let j = 0; j < H; j++) {
+        const a = dot(w.data, wo + j * I, xs, xo, I) + dot(r.data, ro + j * H, h, 0, H) + (b ? b.data[bo + j] + b.data[bo + H + j] : 0);
+        hn[j] = actRef(fa, clipTo(a, clip));
+      }
+    };
+    return refRecurrent(node, ins, KIND, cell);
+  },
+  emit(node, e) {
+    const gm = geomOf(node, tensor(e.g, node.inputs[0]).shape);
+    const { I, H, D } = gm;
+    const common = commonArgs(node, e);
+    for (let d = 0; d < D; d++) {
+      e.call("rnn", "rnn_f32", [
+        e.addr(node.inputs[0]), dirInput(node, e, 1, d, H * I), dirInput(node, e, 2, d, H * H),
+        dirInput(node, e, 3, d, 2 * H), dirInput(node, e, 5, d, stridesOf(gm).sd),
+        ...common(d), ...actArgs(actsOf(node, KIND, d)), f32(node.attrs.clip),
+      ]);
+    }
+  },
+  macs(node, g) {
+    const { gm, steps } = stepsOf(node, g);
+    return steps * gm.H * (gm.I + gm.H);
+  },
+};

@@ -1,0 +1,82 @@
+// LSTM (ONNX gate order i, o, f, c), float32, the whole sequence of one direction in one
+// call. Per step and hidden unit j, one pass over x_t and one over h_{t-1} accumulate the
+// four gate pre-activations from the four W rows and four R rows of unit j at once (each
+// input value loaded once), then:
+//   i = f(clip(a_i + P_i c)), f = f(clip(a_f + P_f c)) (or 1 - i when input_forget),
+//   g = g(clip(a_c)), c' = f c + i g, o = f(clip(a_o + P_o c')), h' = o h(c')
+// The cell state of unit j only feeds unit j, so c is updated in place: in Y_c when it is
+// requested, else in the third H-vector of the scratch region `st`. h follows rnn.ts (Y's
+// previous step, or two scratch vectors).
+import { act, clipc, finishEntry, hOut, initVec } from "./rnn";
+
+export function lstm_f32(
+  x: usize, w: usize, r: usize, bias: usize, p: usize, h0: usize, c0: usize, yc: usize,
+  lens: usize, y: usize, yh: usize, st: usize,
+  T: i32, B: i32, I: i32, H: i32, rev: i32, xts: i32, xbs: i32, yts: i32, ybs: i32, sbs: i32,
+  kf: i32, fa: f32, fb: f32, kg: i32, ga: f32, gb: f32, kh: i32, ha: f32, hb: f32,
+  clip: f32, coupled: i32,
+): void {
+  const h4 = <usize>H << 2;
+  const gw = <usize>(H * I) << 2, gw2 = gw * 2, gw3 = gw * 3; // gate row blocks of W
+  const gr = <usize>(H * H) << 2, gr2 = gr * 2, gr3 = gr * 3; // and of R
+  const b4 = h4 * 4; // Wb is 4H floats, then Rb
+  for (let b = 0; b < B; b++) {
+    const L = lens != 0 ? load<i32>(lens + (<usize>b << 2)) : T;
+    const so = <usize>(b * sbs) << 2;
+    const xb = x + (<usize>(b * xbs) << 2);
+    const yb = y != 0 ? y + (<usize>(b * ybs) << 2) : 0;
+    const cb = yc != 0 ? yc + so : st + 2 * h4;
+    initVec(st, h0 != 0 ? h0 + so : 0, H);
+    initVec(cb, c0 != 0 ? c0 + so : 0, H);
+    let hp = st;
+    for (let s = 0; s < L; s++) {
+      const t = rev ? L - 1 - s : s;
+      const xt = xb + (<usize>(t * xts) << 2);
+      const ho = hOut(yb, t, yts, hp, st, H);
+      let wj = w, rj = r;
+      for (let j = 0; j < H; j++) {
+        const jo = <usize>j << 2;
+        let ai: f32 = 0, ao: f32 = 0, af: f32 = 0, ac: f32 = 0;
+        if (bias != 0) {
+          const bj = bias + jo;
+          ai = load<f32>(bj) + load<f32>(bj + b4);
+          ao = load<f32>(bj + h4) + load<f32>(bj + b4 + h4);
+          af = load<f32>(bj + 2 * h4) + load<f32>(bj + b4 + 2 * h4);
+          ac = load<f32>(bj + 3 * h4) + load<f32>(bj + b4 + 3 * h4);
+        }
+        for (let k = 0; k < I; k++) {
+          const v = load<f32>(xt + (<usize>k << 2));
+          const wk = wj + (<usize>k << 2);
+          ai += v * load<f32>(wk);
+          ao += v * load<f32>(wk + gw);
+          af += v * load<f32>(wk + gw2);
+          ac += v * load<f32>(wk + gw3);
+        }
+        for (let k = 0; k < H; k++) {
+          const v = load<f32>(hp + (<usize>k << 2));
+          const rk = rj + (<usize>k << 2);
+          ai += v * load<f32>(rk);
+          ao += v * load<f32>(rk + gr);
+          af += v * load<f32>(rk + gr2);
+          ac += v * load<f32>(rk + gr3);
+        }
+        const cp = load<f32>(cb + jo);
+        if (p != 0) {
+          ai += load<f32>(p + jo) * cp;
+          af += load<f32>(p + 2 * h4 + jo) * cp;
+        }
+        const ig = act(kf, clipc(ai, clip), fa, fb);
+        const fg: f32 = coupled ? <f32>1 - ig : act(kf, clipc(af, clip), fa, fb);
+        const gg = act(kg, clipc(ac, clip), ga, gb);
+        const c = fg * cp + ig * gg;
+        store<f32>(cb + jo, c);
+        if (p != 0) ao += load<f32>(p + h4 + jo) * c;
+        store<f32>(ho + jo, act(kf, clipc(ao, clip), fa, fb) * act(kh, c, ha, hb));
+        wj += <usize>I << 2;
+        rj += h4;
+      }
+      hp = ho;
+    }
+    finishEntry(yb, yh != 0 ? yh + so : 0, hp, L, T, yts, H);
+  }
+}

@@ -1,0 +1,86 @@
+// Simple RNN (ONNX RNN): h_t = f(clip(W x_t + R h_{t-1} + Wb + Rb)), float32, the whole
+// sequence in one call for one direction (the compiler calls it twice for bidirectional).
+// Also home of what the LSTM and GRU kernels share: the activation functions by code (the
+// numbering of compiler/ops/recurrent.ts), state initialization and the end-of-sequence
+// bookkeeping.
+//
+// Layout: batch entries run one after the other, each through its L_b steps (the constant
+// sequence_lens, else T); element strides (xts/xbs for X, yts/ybs for Y, sbs for the state
+// tensors) cover both ONNX layouts. The new h of step t goes straight to Y's step t when Y
+// is requested (and the next step reads it back from there), else it ping-pongs between two
+// H-vectors of the node's scratch region `st`; h_0 is first copied into st. Each hidden
+// unit's pre-activation is one pass over its W row and one over its R row, so no gate
+// buffers are needed.
+import { clampf } from "../fixedpoint";
+
+/** Activation `k` with its alpha `a` and beta `b` (codes as in compiler/ops/recurrent.ts). */
+@inline export function act(k: i32, x: f32, a: f32, b: f32): f32 {
+  switch (k) {
+    case 0: return <f32>1 / (<f32>1 + Mathf.exp(-x));
+    case 1: return Mathf.tanh(x);
+    case 2: return x > 0 ? x : 0;
+    case 3: return Mathf.min(Mathf.max(a * x + b, 0), 1);
+    case 4: return x >= 0 ? x : a * x;
+    case 5: return x >= a ? x : 0;
+    case 6: return a * Mathf.tanh(b * x);
+    case 7: return a * x + b;
+    case 8: return x >= 0 ? x : a * Mathf.expm1(x);
+    case 9: return x / (<f32>1 + Mathf.abs(x));
+    default: return x > 0 ? x + Mathf.log1p(Mathf.exp(-x)) : Mathf.log1p(Mathf.exp(x));
+  }
+}
+
+/** Gate pre-activation clip to [-c, c] (c = +inf when the node has no clip). */
+@inline export function clipc(x: f32, c: f32): f32 {
+  return clampf(x, -c, c);
+}
+
+/** Copies H floats of an initial state (or zeros when src is 0) to dst. */
+@inline export function initVec(dst: usize, src: usize, H: i32): void {
+  if (src != 0) memory.copy(dst, src, <usize>H << 2);
+  else memory.fill(dst, 0, <usize>H << 2);
+}
+
+/** Where step s writes h: Y's step t when Y is requested, else the scratch vector hp is not. */
+@inline export function hOut(yb: usize, t: i32, yts: i32, hp: usize, st: usize, H: i32): usize {
+  if (yb != 0) return yb + (<usize>(t * yts) << 2);
+  return hp == st ? st + (<usize>H << 2) : st;
+}
+
+/** After batch entry b ran L of T steps: zero Y's steps L..T-1, copy the last h to Y_h. */
+@inline export function finishEntry(yb: usize, yh: usize, hp: usize, L: i32, T: i32, yts: i32, H: i32): void {
+  if (yb != 0) for (let t = L; t < T; t++) memory.fill(yb + (<usize>(t * yts) << 2), 0, <usize>H << 2);
+  if (yh != 0) memory.copy(yh, hp, <usize>H << 2);
+}
+
+export function rnn_f32(
+  x: usize, w: usize, r: usize, bias: usize, h0: usize,
+  lens: usize, y: usize, yh: usize, st: usize,
+  T: i32, B: i32, I: i32, H: i32, rev: i32, xts: i32, xbs: i32, yts: i32, ybs: i32, sbs: i32,
+  kf: i32, fa: f32, fb: f32, clip: f32,
+): void {
+  const hb4 = <usize>(H * 4);
+  for (let b = 0; b < B; b++) {
+    const L = lens != 0 ? load<i32>(lens + (<usize>b << 2)) : T;
+    const xb = x + (<usize>(b * xbs) << 2);
+    const yb = y != 0 ? y + (<usize>(b * ybs) << 2) : 0;
+    initVec(st, h0 != 0 ? h0 + (<usize>(b * sbs) << 2) : 0, H);
+    let hp = st;
+    for (let s = 0; s < L; s++) {
+      const t = rev ? L - 1 - s : s;
+      const xt = xb + (<usize>(t * xts) << 2);
+      const ho = hOut(yb, t, yts, hp, st, H);
+      let wj = w, rj = r;
+      for (let j = 0; j < H; j++) {
+        let acc: f32 = bias != 0 ? load<f32>(bias + (<usize>j << 2)) + load<f32>(bias + hb4 + (<usize>j << 2)) : 0;
+        for (let k = 0; k < I; k++) acc += load<f32>(xt + (<usize>k << 2)) * load<f32>(wj + (<usize>k << 2));
+        for (let k = 0; k < H; k++) acc += load<f32>(hp + (<usize>k << 2)) * load<f32>(rj + (<usize>k << 2));
+        store<f32>(ho + (<usize>j << 2), act(kf, clipc(acc, clip), fa, fb));
+        wj += <usize>I << 2;
+        rj += hb4;
+      }
+      hp = ho;
+    }
+    finishEntry(yb, yh != 0 ? yh + (<usize>(b * sbs) << 2) : 0, hp, L, T, yts, H);
+  }
+}

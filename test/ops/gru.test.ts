@@ -1,0 +1,172 @@
+// GRU, float: wasm vs the float64 reference vs onnxruntime (checkFloat) for
+// linear_before_reset 0 (the ONNX default, two passes per step in the kernel) and 1 (what
+// PyTorch exports), several sizes, with and without bias and initial h, clip small enough to
+// bite, non-default activations, Y only / Y_h only, reverse and bidirectional, constant
+// sequence_lens shorter than the sequence, weights at run time, and layout 1 (checked against
+// the layout-0 model on transposed data: onnxruntime has no CPU kernel for it). Plus refusals.
+import { describe, expect, it } from "vitest";
+import { checkFloat } from "../helpers/op-check.js";
+import { randValue, rng } from "../helpers/random.js";
+import { writeFileSync } from "node:fs";
+import { join } from "node:path";
+import onnxProto from "onnx-proto";
+import { encodeModel, tmpDir, writeModel, type AttrV, type ModelSpec } from "../helpers/build-onnx.js";
+import { compileModel } from "../../compiler/pipeline.js";
+import { instantiate, runRaw } from "../../compiler/runner.js";
+import { interpret } from "../../compiler/ir/interp.js";
+import { makeValue, type Value } from "../../compiler/ir/graph.js";
+import { importOnnxFile } from "../../compiler/onnx/import.js";
+import { worstRatio } from "../helpers/run.js";
+
+interface Case {
+  T: number; B: number; I: number; H: number;
+  direction?: string; layout?: number;
+  bias?: boolean; h0?: boolean; lens?: number[];
+  attrs?: Record<string, AttrV | string[]>;
+  /** Which of Y, Y_h the node produces (default both). */
+  outs?: boolean[];
+  /** W, R, B, initial_h as graph inputs instead of initializers. */
+  runtime?: boolean;
+}
+
+const OP = "GRU", GATES = 3;
+
+function build(c: Case, seed: number): { spec: ModelSpec; feeds: Array<Record<string, Value>> } {
+  const r = rng(seed);
+  const D = c.direction === "bidirectional" ? 2 : 1;
+  const { T, B, I, H } = c;
+  const state = c.layout ? [B, D, H] : [D, B, H];
+  const operands: Array<{ name: string; shape: number[] } | null> = [
+    { name: "W", shape: [D, GATES * H, I] }, { name: "R", shape: [D, GATES * H, H] },
+    c.bias ? { name: "B", shape: [D, 2 * GATES * H] } : null, null,
+    c.h0 ? { name: "h0", shape: state } : null,
+  ];
+  const inputs = [{ name: "X", shape: c.layout ? [B, T, I] : [T, B, I] }];
+  const initializers: NonNullable<ModelSpec["initializers"]> = [];
+  const values: Record<string, Value> = {};
+  for (const o of operands) {
+    if (!o) continue;
+    const v = randValue(r, o.shape, -0.6, 0.6);
+    values[o.name] = v;
+    if (c.runtime) inputs.push(o);
+    else initializers.push({ name: o.name, shape: o.shape, data: v.data });
+  }
+  if (c.lens) initializers.push({ name: "lens", shape: [B], data: c.lens, dtype: 6 });
+  const names = ["X", ...operands.map((o, i) => (i === 3 ? (c.lens ? "lens" : "") : o ? o.name : ""))];
+  while (names[names.length - 1] === "") names.pop();
+  const outs = (c.outs ?? [true, true]).map((on, i) => (on ? ["Y", "Y_h"][i] : ""));
+  while (outs[outs.length - 1] === "") outs.pop();
+  const spec: ModelSpec = {
+    inputs, initializers, outputs: outs.filter((o) => o), opset: c.layout ? 14 : 13,
+    nodes: [{ op: OP, inputs: names, outputs: outs, attrs: { hidden_size: H, ...(c.direction ? { direction: c.direction } : {}), ...(c.layout ? { layout: 1 } : {}), ...c.attrs } as Record<string, AttrV> }],
+  };
+  const feed = (lo: number, hi: number) => {
+    const f: Record<string, Value> = { X: randValue(r, inputs[0].shape, lo, hi) };
+    if (c.runtime) for (const o of inputs.slice(1)) f[o.name] = values[o.name];
+    return f;
+  };
+  return { spec, feeds: [feed(-1, 1), feed(-3, 3)] };
+}
+
+/**
+ * Writes the model; build-onnx encodes lists as INTS, so a string-list `activations`
+ * attribute is patched in as STRINGS here.
+ */
+function write(spec: ModelSpec): string {
+  const acts = spec.nodes[0].attrs?.activations as unknown as string[] | undefined;
+  if (!acts) return writeModel(spec);
+  const { activations: _, ...rest } = spec.nodes[0].attrs!;
+  const model = onnxProto.onnx.ModelProto.decode(encodeModel({ ...spec, nodes: [{ ...spec.nodes[0], attrs: rest }] }));
+  model.graph!.node![0].attribute!.push({ name: "activations", type: 8, strings: acts.map((a) => new TextEncoder().encode(a)) });
+  const file = join(tmpDir(), `${OP}-acts-${process.pid}-${++written}.onnx`);
+  writeFileSync(file, onnxProto.onnx.ModelProto.encode(model).finish());
+  return file;
+}
+let written = 0;
+
+let seed = 100;
+const run = (c: Case) => { const b = build(c, ++seed); return checkFloat(write(b.spec), b.feeds); };
+
+describe("GRU float vs reference vs onnxruntime", () => {
+  for (const lbr of [0, 1]) {
+    const a = { linear_before_reset: lbr };
+    describe(`linear_before_reset ${lbr}`, () => {
+      it("I 1, H 20, T 12, no bias", () => run({ T: 12, B: 1, I: 1, H: 20, attrs: a }));
+      it("bias and initial h, batch 3", () => run({ T: 4, B: 3, I: 5, H: 7, bias: true, h0: true, attrs: a }));
+      it("a single step, H 1", () => run({ T: 1, B: 2, I: 3, H: 1, bias: true, attrs: a }));
+      it("clip 0.3", () => run({ T: 6, B: 2, I: 4, H: 5, bias: true, h0: true, attrs: { ...a, clip: 0.3 } }));
+      it("activations HardSigmoid(alpha, beta) / Softsign", () =>
+        run({ T: 5, B: 2, I: 3, H: 6, bias: true, attrs: { ...a, activations: ["HardSigmoid", "Softsign"], activation_alpha: { floats: [0.3] }, activation_beta: { floats: [0.45] } } }));
+      it("activations Sigmoid / Relu", () => run({ T: 5, B: 1, I: 3, H: 4, bias: true, attrs: { ...a, activations: ["Sigmoid", "Relu"] } }));
+      it("only Y_h requested", () => run({ T: 5, B: 2, I: 3, H: 4, bias: true, outs: [false, true], attrs: a }));
+      it("only Y requested", () => run({ T: 5, B: 2, I: 3, H: 4, bias: true, outs: [true, false], attrs: a }));
+      it("reverse", () => run({ T: 6, B: 2, I: 3, H: 4, bias: true, h0: true, direction: "reverse", attrs: a }));
+      it("bidirectional, per-direction activations", () =>
+        run({ T: 5, B: 2, I: 3, H: 4, bias: true, h0: true, direction: "bidirectional", attrs: { ...a, activations: ["Sigmoid", "Tanh", "HardSigmoid", "Softsign"] } }));
+      it("sequence_lens, bidirectional", () => run({ T: 4, B: 3, I: 2, H: 3, bias: true, h0: true, direction: "bidirectional", lens: [1, 4, 3], attrs: a }));
+      it("weights, bias and initial h at run time", () => run({ T: 4, B: 2, I: 3, H: 5, bias: true, h0: true, runtime: true, attrs: a }));
+    });
+  }
+  it("MACs: 3H(I+H) + 3H per step and batch entry and direction, over the sequence lengths", async () => {
+    const c = await run({ T: 3, B: 2, I: 4, H: 5, lens: [3, 1] });
+    expect(c.manifest.layers[0].macs).toBe((3 + 1) * (3 * 5 * 9 + 3 * 5));
+  });
+});
+
+describe("GRU layout 1 (batch first)", () => {
+  for (const [label, c] of [
+    ["forward, linear_before_reset 0, initial h", { T: 4, B: 3, I: 2, H: 5, bias: true, h0: true }],
+    ["bidirectional, linear_before_reset 1, sequence_lens", { T: 4, B: 2, I: 3, H: 3, bias: true, h0: true, direction: "bidirectional", lens: [2, 4], attrs: { linear_before_reset: 1 } }],
+  ] as Array<[string, Case]>) {
+    it(label, async () => {
+      const s = ++seed;
+      const b1 = build({ ...c, layout: 1 }, s), b0 = build(c, s);
+      // the same weights and state in layout 0: initial h transposed [B,D,H] -> [D,B,H]
+      for (const t of b0.spec.initializers!) {
+        const t1 = b1.spec.initializers!.find((u) => u.name === t.name)!;
+        t.data = t.name === "h0" ? transpose(t1.data, t1.shape, [1, 0, 2]) : t1.data;
+      }
+      const c1 = await compileModel(writeModel(b1.spec), { selftest: true });
+      const m = await instantiate(c1.wasm, c1.manifest);
+      expect((m.instance.exports.selftest as () => number)()).toBe(0);
+      const x1 = randValue(rng(s), [c.B, c.T, c.I]);
+      const got = runRaw(m, [x1]);
+      const ref1 = interpret(c1.graph, { X: x1 });
+      const ref0 = interpret(importOnnxFile(writeModel(b0.spec)), { X: makeValue("float32", [c.T, c.B, c.I], transpose(x1.data, x1.shape, [1, 0, 2])) });
+      c1.graph.outputs.forEach((name, i) => {
+        expect(worstRatio(got[i].data, ref1[name].data, 1e-5, 1e-4), `wasm vs reference, ${name}`).toBeLessThanOrEqual(1);
+        // Y [B,T,D,H] vs [T,D,B,H]; Y_h [B,D,H] vs [D,B,H]
+        const want = name === "Y" ? transpose(ref0.Y.data, ref0.Y.shape, [2, 0, 1, 3]) : transpose(ref0[name].data, ref0[name].shape, [1, 0, 2]);
+        expect(Array.from(ref1[name].data), `layout 1 vs layout 0, ${name}`).toEqual(Array.from(want));
+      });
+    });
+  }
+});
+
+/** out[...] = x permuted: out axis i is input axis perm[i]. */
+function transpose(x: ArrayLike<number>, shape: number[], perm: number[]): Float32Array {
+  const outShape = perm.map((p) => shape[p]);
+  const inStr = shape.map((_, i) => shape.slice(i + 1).reduce((a, b) => a * b, 1));
+  const out = new Float32Array(x.length);
+  const idx = new Array(shape.length).fill(0);
+  for (let o = 0; o < out.length; o++) {
+    out[o] = x[perm.reduce((a, p, i) => a + idx[i] * inStr[p], 0)];
+    for (let d = outShape.length - 1; d >= 0; d--) { if (++idx[d] < outShape[d]) break; idx[d] = 0; }
+  }
+  return out;
+}
+
+describe("GRU refusals", () => {
+  const bad = (c: Case, re: RegExp) => expect(compileModel(write(build(c, ++seed).spec))).rejects.toThrow(re);
+  it("unknown activation", () => bad({ T: 2, B: 1, I: 2, H: 3, attrs: { activations: ["Sigmoid", "Swish"] } }, /GRU.*activation 'Swish' is not supported/));
+  it("W with the wrong number of gate rows", async () => {
+    const spec = build({ T: 2, B: 1, I: 2, H: 3 }, ++seed).spec;
+    spec.initializers![0] = { name: "W", shape: [1, 12, 2], data: new Float32Array(24) };
+    await expect(compileModel(writeModel(spec))).rejects.toThrow(/GRU.*W \(input 1\) has shape 1x12x2, expected 1x9x2/);
+  });
+  it("an unknown direction", () => bad({ T: 2, B: 1, I: 2, H: 3, direction: "sideways" }, /direction 'sideways' is not forward, reverse or bidirectional/));
+  it("int8 is refused clearly", async () => {
+    const b = build({ T: 2, B: 1, I: 2, H: 3 }, ++seed);
+    await expect(compileModel(writeModel(b.spec), { quantize: "int8", calibrate: b.feeds })).rejects.toThrow(/GRU\) has no int8 form/);
+  });
+});

@@ -1,0 +1,187 @@
+// LSTM, float: wasm vs the float64 reference vs onnxruntime (checkFloat) over sizes from the
+// forecasting shape (I 1, H 20) to batches of several sequences, with and without bias,
+// initial h / c, peepholes, clip (small enough to bite), input_forget, non-default
+// activations with alpha/beta, every subset of outputs (Y only, Y_h only, Y_c only), reverse
+// and bidirectional, constant sequence_lens shorter than the sequence, weights and states
+// fed at run time, and layout 1 (batch first; onnxruntime has no CPU kernel for it, so the
+// reference is checked against the layout-0 model on transposed data). Plus the refusals.
+import { describe, expect, it } from "vitest";
+import { checkFloat } from "../helpers/op-check.js";
+import { randValue, rng } from "../helpers/random.js";
+import { writeFileSync } from "node:fs";
+import { join } from "node:path";
+import onnxProto from "onnx-proto";
+import { encodeModel, tmpDir, writeModel, type AttrV, type ModelSpec } from "../helpers/build-onnx.js";
+import { compileModel } from "../../compiler/pipeline.js";
+import { instantiate, runRaw } from "../../compiler/runner.js";
+import { interpret } from "../../compiler/ir/interp.js";
+import { makeValue, type Value } from "../../compiler/ir/graph.js";
+import { importOnnxFile } from "../../compiler/onnx/import.js";
+import { worstRatio } from "../helpers/run.js";
+
+interface Case {
+  T: number; B: number; I: number; H: number;
+  direction?: string; layout?: number;
+  bias?: boolean; h0?: boolean; c0?: boolean; peep?: boolean; lens?: number[];
+  attrs?: Record<string, AttrV | string[]>;
+  /** Which of Y, Y_h, Y_c the node produces (default all three). */
+  outs?: [boolean, boolean, boolean];
+  /** W, R, B, P, initial_h, initial_c as graph inputs instead of initializers. */
+  runtime?: boolean;
+}
+
+const OP = "LSTM", GATES = 4;
+
+function build(c: Case, seed: number): { spec: ModelSpec; feeds: Array<Record<string, Value>> } {
+  const r = rng(seed);
+  const D = c.direction === "bidirectional" ? 2 : 1;
+  const { T, B, I, H } = c;
+  const state = c.layout ? [B, D, H] : [D, B, H];
+  const operands: Array<{ name: string; shape: number[] } | null> = [
+    { name: "W", shape: [D, GATES * H, I] }, { name: "R", shape: [D, GATES * H, H] },
+    c.bias ? { name: "B", shape: [D, 2 * GATES * H] } : null, null,
+    c.h0 ? { name: "h0", shape: state } : null, c.c0 ? { name: "c0", shape: state } : null,
+    c.peep ? { name: "P", shape: [D, 3 * H] } : null,
+  ];
+  const inputs = [{ name: "X", shape: c.layout ? [B, T, I] : [T, B, I] }];
+  const initializers: NonNullable<ModelSpec["initializers"]> = [];
+  const values: Record<string, Value> = {};
+  for (const o of operands) {
+    if (!o) continue;
+    const v = randValue(r, o.shape, -0.6, 0.6);
+    values[o.name] = v;
+    if (c.runtime) inputs.push(o);
+    else initializers.push({ name: o.name, shape: o.shape, data: v.data });
+  }
+  if (c.lens) initializers.push({ name: "lens", shape: [B], data: c.lens, dtype: 6 });
+  const names = ["X", ...operands.map((o, i) => (i === 3 ? (c.lens ? "lens" : "") : o ? o.name : ""))];
+  while (names[names.length - 1] === "") names.pop();
+  const outs = (c.outs ?? [true, true, true]).map((on, i) => (on ? ["Y", "Y_h", "Y_c"][i] : ""));
+  while (outs[outs.length - 1] === "") outs.pop();
+  const spec: ModelSpec = {
+    inputs, initializers, outputs: outs.filter((o) => o), opset: c.layout ? 14 : 13,
+    nodes: [{ op: OP, inputs: names, outputs: outs, attrs: { hidden_size: H, ...(c.direction ? { direction: c.direction } : {}), ...(c.layout ? { layout: 1 } : {}), ...c.attrs } as Record<string, AttrV> }],
+  };
+  const feed = (lo: number, hi: number) => {
+    const f: Record<string, Value> = { X: randValue(r, inputs[0].shape, lo, hi) };
+    if (c.runtime) for (const o of inputs.slice(1)) f[o.name] = values[o.name];
+    return f;
+  };
+  return { spec, feeds: [feed(-1, 1), feed(-3, 3)] };
+}
+
+/**
+ * Writes the model; build-onnx encodes lists as INTS, so a string-list `activations`
+ * attribute is patched in as STRINGS here.
+ */
+function write(spec: ModelSpec): string {
+  const acts = spec.nodes[0].attrs?.activations as unknown as string[] | undefined;
+  if (!acts) return writeModel(spec);
+  const { activations: _, ...rest } = spec.nodes[0].attrs!;
+  const model = onnxProto.onnx.ModelProto.decode(encodeModel({ ...spec, nodes: [{ ...spec.nodes[0], attrs: rest }] }));
+  model.graph!.node![0].attribute!.push({ name: "activations", type: 8, strings: acts.map((a) => new TextEncoder().encode(a)) });
+  const file = join(tmpDir(), `${OP}-acts-${process.pid}-${++written}.onnx`);
+  writeFileSync(file, onnxProto.onnx.ModelProto.encode(model).finish());
+  return file;
+}
+let written = 0;
+
+let seed = 100;
+const run = (c: Case) => { const b = build(c, ++seed); return checkFloat(write(b.spec), b.feeds); };
+
+describe("LSTM float vs reference vs onnxruntime", () => {
+  it("forecasting shape: I 1, H 20, T 12, no bias", () => run({ T: 12, B: 1, I: 1, H: 20 }));
+  it("bias, initial h and c, peepholes, batch 3", () => run({ T: 4, B: 3, I: 5, H: 7, bias: true, h0: true, c0: true, peep: true }));
+  it("a single step, H 1", () => run({ T: 1, B: 2, I: 3, H: 1, bias: true }));
+  it("clip 0.3 on every gate input", () => run({ T: 6, B: 2, I: 4, H: 5, bias: true, peep: true, attrs: { clip: 0.3 } }));
+  it("input_forget = 1 couples f to 1 - i", () => run({ T: 5, B: 2, I: 3, H: 4, bias: true, c0: true, attrs: { input_forget: 1 } }));
+  it("activations HardSigmoid(alpha, beta) / Relu / Softsign", () =>
+    run({ T: 5, B: 2, I: 3, H: 6, bias: true, attrs: { activations: ["HardSigmoid", "Relu", "Softsign"], activation_alpha: { floats: [0.3] }, activation_beta: { floats: [0.4] } } }));
+  it("activations LeakyRelu (default alpha) / Tanh / Elu(0.7), case-insensitive names", () =>
+    run({ T: 4, B: 1, I: 2, H: 5, bias: true, attrs: { activations: ["leakyrelu", "Tanh", "ELU"], activation_alpha: { floats: [0.05, 0.7] } } }));
+  it("activations Sigmoid / Softplus / Affine(0.5, 0.1)", () =>
+    run({ T: 4, B: 1, I: 2, H: 5, attrs: { activations: ["Sigmoid", "Softplus", "Affine"], activation_alpha: { floats: [0.5] }, activation_beta: { floats: [0.1] } } }));
+  it("activations ScaledTanh(1.5, 0.8) / ThresholdedRelu(0.1) / Tanh", () =>
+    run({ T: 4, B: 1, I: 2, H: 5, bias: true, attrs: { activations: ["ScaledTanh", "ThresholdedRelu", "Tanh"], activation_alpha: { floats: [1.5, 0.1] }, activation_beta: { floats: [0.8] } } }));
+  it("only Y_h requested", () => run({ T: 5, B: 2, I: 3, H: 4, bias: true, outs: [false, true, false] }));
+  it("only Y requested", () => run({ T: 5, B: 2, I: 3, H: 4, bias: true, outs: [true, false, false] }));
+  it("only Y_c requested", () => run({ T: 5, B: 2, I: 3, H: 4, bias: true, c0: true, outs: [false, false, true] }));
+  it("reverse", () => run({ T: 6, B: 2, I: 3, H: 4, bias: true, h0: true, direction: "reverse" }));
+  it("bidirectional with peepholes and initial states", () => run({ T: 5, B: 2, I: 3, H: 4, bias: true, h0: true, c0: true, peep: true, direction: "bidirectional" }));
+  it("bidirectional, per-direction activations, only Y_h", () =>
+    run({ T: 4, B: 1, I: 3, H: 3, direction: "bidirectional", outs: [false, true, false], attrs: { activations: ["Sigmoid", "Tanh", "Tanh", "HardSigmoid", "Tanh", "Relu"] } }));
+  it("sequence_lens shorter than the sequence (forward)", () => run({ T: 5, B: 3, I: 2, H: 4, bias: true, h0: true, c0: true, lens: [5, 2, 1] }));
+  it("sequence_lens, bidirectional", () => run({ T: 4, B: 3, I: 2, H: 3, bias: true, direction: "bidirectional", lens: [1, 4, 3] }));
+  it("sequence_lens all equal to the sequence length (dropped)", async () => {
+    const c = await run({ T: 3, B: 2, I: 2, H: 3, lens: [3, 3] });
+    expect(c.graph.nodes[0].attrs.seqLens).toBeUndefined();
+  });
+  it("weights, bias, peepholes and initial states at run time", () => run({ T: 4, B: 2, I: 3, H: 5, bias: true, h0: true, c0: true, peep: true, runtime: true }));
+  it("MACs: 4H(I+H) + 3H (+3H with peepholes) per step and batch entry and direction", async () => {
+    const c = await run({ T: 3, B: 2, I: 4, H: 5, peep: true, direction: "bidirectional" });
+    expect(c.manifest.layers[0].macs).toBe(2 * 3 * 2 * (4 * 5 * 9 + 6 * 5));
+  });
+});
+
+describe("LSTM layout 1 (batch first)", () => {
+  for (const [label, c] of [
+    ["forward, all outputs, initial states", { T: 4, B: 3, I: 2, H: 5, bias: true, h0: true, c0: true, peep: true }],
+    ["bidirectional, sequence_lens", { T: 4, B: 2, I: 3, H: 3, bias: true, h0: true, direction: "bidirectional", lens: [2, 4] }],
+  ] as Array<[string, Case]>) {
+    it(label, async () => {
+      const s = ++seed;
+      const b1 = build({ ...c, layout: 1 }, s), b0 = build(c, s);
+      // the same weights and states in layout 0: initial states transposed [B,D,H] -> [D,B,H]
+      for (const t of b0.spec.initializers!) {
+        const t1 = b1.spec.initializers!.find((u) => u.name === t.name)!;
+        t.data = t.name === "h0" || t.name === "c0" ? transpose(t1.data, t1.shape, [1, 0, 2]) : t1.data;
+      }
+      const c1 = await compileModel(writeModel(b1.spec), { selftest: true });
+      const m = await instantiate(c1.wasm, c1.manifest);
+      expect((m.instance.exports.selftest as () => number)()).toBe(0);
+      const x1 = randValue(rng(s), [c.B, c.T, c.I]);
+      const got = runRaw(m, [x1]);
+      const ref1 = interpret(c1.graph, { X: x1 });
+      const ref0 = interpret(importOnnxFile(writeModel(b0.spec)), { X: makeValue("float32", [c.T, c.B, c.I], transpose(x1.data, x1.shape, [1, 0, 2])) });
+      c1.graph.outputs.forEach((name, i) => {
+        expect(worstRatio(got[i].data, ref1[name].data, 1e-5, 1e-4), `wasm vs reference, ${name}`).toBeLessThanOrEqual(1);
+        // Y [B,T,D,H] vs [T,D,B,H]; Y_h, Y_c [B,D,H] vs [D,B,H]
+        const want = name === "Y" ? transpose(ref0.Y.data, ref0.Y.shape, [2, 0, 1, 3]) : transpose(ref0[name].data, ref0[name].shape, [1, 0, 2]);
+        expect(Array.from(ref1[name].data), `layout 1 vs layout 0, ${name}`).toEqual(Array.from(want));
+      });
+    });
+  }
+});
+
+/** out[...] = x permuted: out axis i is input axis perm[i]. */
+function transpose(x: ArrayLike<number>, shape: number[], perm: number[]): Float32Array {
+  const outShape = perm.map((p) => shape[p]);
+  const inStr = shape.map((_, i) => shape.slice(i + 1).reduce((a, b) => a * b, 1));
+  const out = new Float32Array(x.length);
+  const idx = new Array(shape.length).fill(0);
+  for (let o = 0; o < out.length; o++) {
+    out[o] = x[perm.reduce((a, p, i) => a + idx[i] * inStr[p], 0)];
+    for (let d = outShape.length - 1; d >= 0; d--) { if (++idx[d] < outShape[d]) break; idx[d] = 0; }
+  }
+  return out;
+}
+
+describe("LSTM refusals", () => {
+  const bad = (c: Case, re: RegExp) => expect(compileModel(write(build(c, ++seed).spec))).rejects.toThrow(re);
+  it("unknown activation", () => bad({ T: 2, B: 1, I: 2, H: 3, attrs: { activations: ["Sigmoid", "Gelu", "Tanh"] } }, /LSTM.*activation 'Gelu' is not supported/));
+  it("Affine without its alpha", () => bad({ T: 2, B: 1, I: 2, H: 3, attrs: { activations: ["Sigmoid", "Affine", "Tanh"] } }, /Affine needs an explicit alpha/));
+  it("wrong number of activations", () => bad({ T: 2, B: 1, I: 2, H: 3, direction: "bidirectional", attrs: { activations: ["Sigmoid", "Tanh", "Tanh"] } }, /3 activations given; LSTM bidirectional needs 6/));
+  it("hidden_size that disagrees with R", () => bad({ T: 2, B: 1, I: 2, H: 3, attrs: { hidden_size: 4 } }, /hidden_size 4 does not match R of shape 1x12x3/));
+  it("sequence_lens beyond the sequence", () => bad({ T: 2, B: 2, I: 2, H: 3, lens: [2, 3] }, /sequence_lens value 3 is outside \[1, 2\]/));
+  it("sequence_lens computed at run time", async () => {
+    const spec = build({ T: 2, B: 1, I: 2, H: 3 }, ++seed).spec;
+    spec.inputs.push({ name: "lens", shape: [1], dtype: 6 });
+    spec.nodes[0].inputs = ["X", "W", "R", "", "lens"];
+    await expect(compileModel(writeModel(spec))).rejects.toThrow(/sequence_lens \(input 4\) 'lens' is computed at run time/);
+  });
+  it("int8 is refused clearly", async () => {
+    const b = build({ T: 2, B: 1, I: 2, H: 3 }, ++seed);
+    await expect(compileModel(writeModel(b.spec), { quantize: "int8", calibrate: b.feeds })).rejects.toThrow(/LSTM\) has no int8 form/);
+  });
+  it("a non-positive clip", () => bad({ T: 2, B: 1, I: 2, H: 3, attrs: { clip: -1 } }, /clip -1 must be positive/));
+});
