@@ -1,13 +1,15 @@
 /**
  * Shape arithmetic that exporters (PyTorch above all) emit around reshapes, pads and
- * slices: Shape, Size, ConstantOfShape, Gather, Slice, Cast, Sub, Div, Range, Expand,
- * Equal, Less, Greater, Where, Not, Neg, Sqrt, Min, Max, ReduceProd. picojoule evaluates
- * these at compile time whenever their inputs are constant (or, for Shape and Size, when the
- * input's shape is static); they have no kernels, so one left with a run-time input is
- * reported as unsupported. Semantics follow the ONNX spec on any numeric dtype.
+ * slices: Shape, Size, ConstantOfShape, Cast, Sub, Div, Range, Expand, Equal, Less,
+ * Greater, Where, Not, Neg, Sqrt, Min, Max, ReduceProd. picojoule evaluates these at
+ * compile time whenever their inputs are constant (or, for Shape and Size, when the input's
+ * shape is static); they have no kernels, so one left with a run-time input is reported as
+ * unsupported. Semantics follow the ONNX spec on any numeric dtype. (Gather and Slice, also
+ * common in shape arithmetic, are device ops with their own files; the importer folds them
+ * with the same `ref` path.)
  */
 import { bad } from "../util/errors.js";
-import { allocData, makeValue, numel, strides, type DType, type Node, type Value } from "../ir/graph.js";
+import { makeValue, numel, strides, type DType, type Node, type Value } from "../ir/graph.js";
 import type { OpDef } from "./types.js";
 import { binaryNormalize, operandB } from "./binary.js";
 import { attrInt, attrInts, broadcastBinary, broadcastShape, mapValue, normAxis } from "./util.js";
@@ -65,50 +67,6 @@ export const FOLD_ONLY: OpDef[] = [
       const v = makeValue(dtype, ints(s)!);
       v.data.fill(t ? Number(t.data[0]) : 0);
       return [v];
-    },
-  },
-  {
-    op: "Gather", doc: "gather along an axis",
-    ref: (node, [x, idx]) => {
-      const axis = normAxis(attrInt(node, "axis", 0), x.shape.length, `Gather '${node.name}'`);
-      const outer = numel(x.shape.slice(0, axis)), inner = numel(x.shape.slice(axis + 1)), n = x.shape[axis];
-      const is = Array.from(idx.data, (i) => (Number(i) < 0 ? Number(i) + n : Number(i)));
-      for (const i of is) if (i < 0 || i >= n) bad(`Gather '${node.name}': index out of range for axis of size ${n}`);
-      const shape = [...x.shape.slice(0, axis), ...idx.shape, ...x.shape.slice(axis + 1)];
-      const out = allocData(x.dtype, numel(shape));
-      let k = 0;
-      for (let o = 0; o < outer; o++) for (const i of is) for (let j = 0; j < inner; j++) out[k++] = x.data[(o * n + i) * inner + j];
-      return [{ dtype: x.dtype, shape, data: out }];
-    },
-  },
-  {
-    op: "Slice", doc: "strided slice",
-    ref: (node, [x, st, en, ax, sp]) => {
-      const r = x.shape.length;
-      const starts = ints(st) ?? attrInts(node, "starts", []);
-      const ends = ints(en) ?? attrInts(node, "ends", []);
-      const axes = (ints(ax) ?? attrInts(node, "axes", starts.map((_, i) => i))).map((a) => normAxis(a, r, `Slice '${node.name}'`));
-      const steps = ints(sp) ?? starts.map(() => 1);
-      const begin = x.shape.map(() => 0), step = x.shape.map(() => 1), count = [...x.shape];
-      axes.forEach((a, i) => {
-        const d = x.shape[a], s = steps[i];
-        if (s === 0) bad(`Slice '${node.name}': step 0`);
-        let b = starts[i], e = ends[i];
-        b = b < 0 ? b + d : b; e = e < 0 ? e + d : e;
-        if (s > 0) { b = Math.min(Math.max(b, 0), d); e = Math.min(Math.max(e, 0), d); count[a] = Math.max(0, Math.ceil((e - b) / s)); }
-        else { b = Math.min(Math.max(b, -1), d - 1); e = Math.min(Math.max(e, -1), d - 1); count[a] = Math.max(0, Math.ceil((b - e) / -s)); }
-        begin[a] = b; step[a] = s;
-      });
-      const xs = strides(x.shape);
-      const out = allocData(x.dtype, numel(count));
-      const idx = count.map(() => 0);
-      for (let k = 0; k < out.length; k++) {
-        let off = 0;
-        for (let d = 0; d < r; d++) off += (begin[d] + idx[d] * step[d]) * xs[d];
-        out[k] = x.data[off];
-        for (let d = r - 1; d >= 0; d--) { if (++idx[d] < count[d]) break; idx[d] = 0; }
-      }
-      return [{ dtype: x.dtype, shape: count, data: out }];
     },
   },
   {

@@ -29,12 +29,14 @@ import { BatchNormalization } from "./batch-normalization.js";
 import { LSTM } from "./lstm.js";
 import { GRU } from "./gru.js";
 import { RNN } from "./rnn.js";
+import { Gather } from "./gather.js";
+import { Slice } from "./slice.js";
 
 const DEVICE_OPS: OpDef[] = [
   Relu, Clip, LeakyRelu, Sigmoid, Tanh, HardSigmoid, Softmax,
   Conv, Gemm, MatMul,
   MaxPool, AveragePool, GlobalAveragePool, BatchNormalization,
-  Add, Mul, Concat, Transpose, Pad,
+  Add, Mul, Concat, Transpose, Pad, Gather, Slice,
   Reshape, Flatten, Squeeze, Unsqueeze, Identity, Dropout,
   LSTM, GRU, RNN,
 ];
