@@ -1,14 +1,19 @@
 /**
  * Conv: 1-D and 2-D convolution in NCHW with strides, dilations, explicit or automatic
  * padding and groups (depthwise when groups == channels). Import turns auto_pad and the
- * ONNX pads list into explicit begin/end pads; 1-D convolutions are run by the same kernel
+ * ONNX pads list into explicit begin/end pads; 1-D convolutions are run by the same kernels
  * with H = 1. The int8 form uses per-output-channel symmetric weights, an int32 bias at
  * scale s_x * s_w and a per-channel Q31 requantization (see ir/fixedpoint.ts).
+ *
+ * Emission picks a kernel per node (kernelKind) and prepares its constants from the exact
+ * geometry: per output row and column the range of taps inside the input, weights repacked
+ * into blocks of four output channels, and int8 biases with the input zero point folded in
+ * where every tap is inside (runtime-as/kernels/conv.ts explains how each kernel uses them).
  */
 import { bad } from "../util/errors.js";
 import { makeValue, tensor, type Graph, type Node, type Value } from "../ir/graph.js";
 import { mbqm, quantizeMultiplier, roundHalfAway, clamp } from "../ir/fixedpoint.js";
-import type { OpDef } from "./types.js";
+import type { EmitCtx, OpDef } from "./types.js";
 import { actBounds, actQBounds, attrInt, attrInts, attrStr, clampF, f32, inT, outT, where } from "./util.js";
 
 export interface ConvGeom {
@@ -144,16 +149,73 @@ export const Conv: OpDef = {
   },
   emit(node, e) {
     const x = tensor(e.g, node.inputs[0]), w = tensor(e.g, node.inputs[1]);
+    const bn = node.inputs[2] ? tensor(e.g, node.inputs[2]) : undefined;
     const gm = geomOf(node, x, w);
-    const geo = [gm.N, gm.C, gm.H, gm.W, gm.M, gm.KH, gm.KW, gm.OH, gm.OW, gm.sh, gm.sw, gm.dh, gm.dw, gm.pt, gm.pl, gm.G];
-    const io = [e.addr(node.inputs[0]), e.addr(node.inputs[1]), node.inputs[2] ? e.addr(node.inputs[2]) : "0", e.addr(node.outputs[0])];
-    if (!node.q) {
-      const { min, max } = actBounds(node);
-      e.call("conv", "conv_f32", [...io, ...geo, f32(min), f32(max)]);
-    } else {
-      const q = node.q;
-      e.call("conv", "conv_s8", [...io, ...geo, q.zx, q.zy, e.data("mult", "int32", q.mult), e.data("shift", "int32", q.shift), q.qmin, q.qmax]);
+    const kind = kernelKind(gm, !!w.data && (!bn || !!bn.data), !!node.q);
+    const { N, C, H, W, M, KH, KW, OH, OW, sh, sw, dh, dw, pt, pl, G } = gm;
+    const xa = e.addr(node.inputs[0]), ya = e.addr(node.outputs[0]);
+    // the bias and weights as the graph holds them (emitted only when a kernel reads them)
+    const ba = () => (bn ? e.addr(node.inputs[2]) : "0");
+    const { min, max } = actBounds(node);
+    const q = node.q;
+    // int8 output stage: zero point, per-channel multipliers and shifts, clamp
+    const out8 = (mult: number[], shift: number[]) => [q!.zy, e.data("mult", "int32", mult), e.data("shift", "int32", shift), q!.qmin, q!.qmax];
+    if (kind === "generic") {
+      const geo = [N, C, H, W, M, KH, KW, OH, OW, sh, sw, dh, dw, pt, pl, G];
+      const io = [xa, e.addr(node.inputs[1]), ba(), ya];
+      if (!q) e.call("conv", "conv_f32", [...io, ...geo, f32(min), f32(max)]);
+      else e.call("conv", "conv_s8", [...io, ...geo, q.zx, ...out8(q.mult, q.shift)]);
+      return;
     }
+    const wd = w.data!, bd = bn?.data;
+    const rows = axisTaps(OH, H, KH, sh, dh, pt), cols = axisTaps(OW, W, KW, sw, dw, pl);
+    if (kind === "dw") {
+      // original weight layout [M][1][KH][KW]; output channel m reads input channel m / mg
+      const tabs = tapTables(e, rows, cols);
+      const [ohA, ohB] = fullRange(rows, KH), [owA, owB] = fullRange(cols, KW);
+      const geo = [N, C, H, W, M, KH, KW, OH, OW, sh, sw, dh, dw, pt, pl, M / G, ohA, ohB, owA, owB];
+      const wa = e.addr(node.inputs[1]);
+      if (!q) e.call("conv", "conv_dw_f32", [xa, wa, ba(), ya, ...tabs, ...geo, f32(min), f32(max)]);
+      else {
+        // positions with every tap inside use b - zx * (sum of the channel's weights)
+        const bi = ohB > ohA && owB > owA ? e.data("bias_zx", "int32", foldZeroPoint(wd, bd!, q.zx, M, (m) => m)) : "0";
+        e.call("conv", "conv_dw_s8", [xa, wa, ba(), bi, ya, ...tabs, ...geo, q.zx, ...out8(q.mult, q.shift)]);
+      }
+      return;
+    }
+    // blocks of four output channels within a group, padded with zero weights: slot mp of
+    // the kernel's channel order holds output channel chan(mp), or nothing (-1)
+    const cg = C / G, mg = M / G, nbg = Math.ceil(mg / 4), Mp = G * nbg * 4;
+    const chan = (mp: number) => {
+      const j = (Math.floor(mp / 4) % nbg) * 4 + (mp % 4);
+      return j < mg ? Math.floor(mp / (4 * nbg)) * mg + j : -1;
+    };
+    const wr = q ? new Int8Array(Mp * cg * KH * KW) : new Float32Array(Mp * cg * KH * KW);
+    for (let mp = 0; mp < Mp; mp++) {
+      const m = chan(mp);
+      if (m < 0) continue;
+      for (let c = 0; c < cg; c++)
+        for (let kh = 0; kh < KH; kh++)
+          for (let kw = 0; kw < KW; kw++)
+            wr[((((mp >> 2) * KH + kh) * cg + c) * KW + kw) * 4 + (mp & 3)] = wd[((m * cg + c) * KH + kh) * KW + kw];
+    }
+    const pad = (v: ArrayLike<number>) => Array.from({ length: Mp }, (_, mp) => (chan(mp) < 0 ? 0 : v[chan(mp)]));
+    const wsym = e.data("weights_blocked", q ? "int8" : "float32", wr);
+    const bias = () => (!bd ? "0" : e.data("bias_blocked", q ? "int32" : "float32", pad(bd)));
+    if (kind === "pw") {
+      const geo = [N, C, H * W, M, G];
+      if (!q) e.call("conv", "conv_pw_f32", [xa, wsym, bias(), ya, ...geo, f32(min), f32(max)]);
+      else {
+        // every tap is inside: the bias takes -zx * sum w, the kernel multiplies raw inputs
+        const bz = e.data("bias_zx", "int32", foldZeroPoint(wd, bd!, q.zx, Mp, chan));
+        e.call("conv", "conv_pw_s8", [xa, wsym, bz, ya, ...geo, ...out8(pad(q.mult), pad(q.shift))]);
+      }
+      return;
+    }
+    const tabs = tapTables(e, rows, cols);
+    const geo = [N, C, H, W, M, KH, KW, OH, OW, sh, sw, dh, dw, pt, pl, G];
+    if (!q) e.call("conv", "conv_blk_f32", [xa, wsym, bias(), ya, ...tabs, ...geo, f32(min), f32(max)]);
+    else e.call("conv", "conv_blk_s8", [xa, wsym, bias(), ya, ...tabs, ...geo, q.zx, ...out8(pad(q.mult), pad(q.shift))]);
   },
   macs(node, g) {
     const w = inT(g, node, 1).shape;
@@ -161,6 +223,77 @@ export const Conv: OpDef = {
     return y.reduce((a, b) => a * b, 1) * w.slice(1).reduce((a, b) => a * b, 1);
   },
 };
+
+type Kernel = "pw" | "dw" | "blk" | "generic";
+
+/**
+ * Which kernel of runtime-as/kernels/conv.ts runs a convolution: dw when each output channel
+ * reads one input channel; pw for 1x1, stride 1, unpadded over two or more positions; blk
+ * otherwise (blocks of four output channels within a group, padded: even one channel per
+ * group runs faster there than in the general kernel). The general kernel takes weights or
+ * bias computed at run time, kernels wider than 255, and int8 convolutions with too many taps
+ * per output for the kernels' packing of two sums in one i64 to be exact.
+ */
+export function kernelKind(gm: ConvGeom, constant: boolean, int8: boolean): Kernel {
+  const cg = gm.C / gm.G;
+  if (!constant || gm.KH > 255 || gm.KW > 255) return "generic";
+  if (cg === 1) return "dw";
+  const pw = gm.KH === 1 && gm.KW === 1 && gm.sh === 1 && gm.sw === 1 && gm.pt === 0 && gm.pl === 0 && gm.OH === gm.H && gm.OW === gm.W && gm.H * gm.W >= 2;
+  // pw multiplies raw int8 inputs (|x * w| <= 2^14), blk subtracts the zero point (< 2^15)
+  if (int8 && cg * gm.KH * gm.KW >= (pw ? 2 ** 17 : 2 ** 16)) return "generic";
+  return pw ? "pw" : "blk";
+}
+
+/** Per output index of one axis, the range [lo, hi) of kernel taps inside the input (0, 0 if none). */
+interface AxisTaps { lo: number[]; hi: number[] }
+
+function axisTaps(out: number, size: number, K: number, s: number, d: number, p: number): AxisTaps {
+  const t: AxisTaps = { lo: [], hi: [] };
+  for (let o = 0; o < out; o++) {
+    const base = o * s - p;
+    let lo = 0;
+    while (lo < K && base + lo * d < 0) lo++;
+    let hi = lo;
+    while (hi < K && base + hi * d < size) hi++;
+    t.lo.push(hi === lo ? 0 : lo);
+    t.hi.push(hi === lo ? 0 : hi);
+  }
+  return t;
+}
+
+/** [first, last + 1) of the output indices with every tap inside the input (contiguous), or [0, 0). */
+function fullRange(t: AxisTaps, K: number): [number, number] {
+  const full = t.lo.map((lo, i) => lo === 0 && t.hi[i] === K);
+  const a = full.indexOf(true);
+  return a < 0 ? [0, 0] : [a, full.lastIndexOf(true) + 1];
+}
+
+/** The kernels' rows and cols tables: lo | hi << 8 per output row / column. */
+function tapTables(e: EmitCtx, rows: AxisTaps, cols: AxisTaps): string[] {
+  return [
+    e.data("conv_rows", "int32", rows.lo.map((lo, i) => lo | (rows.hi[i] << 8))),
+    e.data("conv_cols", "int32", cols.lo.map((lo, i) => lo | (cols.hi[i] << 8))),
+  ];
+}
+
+/**
+ * int8 bias with the zero point folded in, for outputs whose taps are all inside the input:
+ * b[m] - zx * (sum of output channel m's weights), in wrapping int32 like the interpreter's
+ * accumulator, so that it plus sum x * w equals b[m] + sum (x - zx) * w. Slot i holds output
+ * channel chan(i) (-1: padding, 0).
+ */
+function foldZeroPoint(w: ArrayLike<number>, b: ArrayLike<number>, zx: number, slots: number, chan: (i: number) => number): Int32Array {
+  const M = b.length, per = w.length / M;
+  const out = new Int32Array(slots);
+  for (let i = 0; i < slots; i++) {
+    const m = chan(i);
+    if (m < 0) continue;
+    let s = 0;
+    for (let k = 0; k < per; k++) s += w[m * per + k];
+    out[i] = (b[m] - Math.imul(zx, s)) | 0;
+  }
+  return out;
+}
 
 /** Geometry from normalized attributes and the actual operand shapes. */
 function geomOf(node: Node, x: { shape: number[] }, w: { shape: number[] }): ConvGeom {
