@@ -175,11 +175,11 @@ export const Conv: OpDef = {
       const [ohA, ohB] = fullRange(rows, KH), [owA, owB] = fullRange(cols, KW);
       const geo = [N, C, H, W, M, KH, KW, OH, OW, sh, sw, dh, dw, pt, pl, M / G, ohA, ohB, owA, owB];
       const wa = e.addr(node.inputs[1]);
-      if (!q) e.call("conv", "conv_dw_f32", [xa, wa, ba(), ya, ...tabs, ...geo, f32(min), f32(max)]);
+      if (!q) e.call("conv-dw", "conv_dw_f32", [xa, wa, ba(), ya, ...tabs, ...geo, f32(min), f32(max)]);
       else {
         // positions with every tap inside use b - zx * (sum of the channel's weights)
         const bi = ohB > ohA && owB > owA ? e.data("bias_zx", "int32", foldZeroPoint(wd, bd!, q.zx, M, (m) => m)) : "0";
-        e.call("conv", "conv_dw_s8", [xa, wa, ba(), bi, ya, ...tabs, ...geo, q.zx, ...out8(q.mult, q.shift)]);
+        e.call("conv-dw", "conv_dw_s8", [xa, wa, ba(), bi, ya, ...tabs, ...geo, q.zx, ...out8(q.mult, q.shift)]);
       }
       return;
     }
@@ -204,18 +204,18 @@ export const Conv: OpDef = {
     const bias = () => (!bd ? "0" : e.data("bias_blocked", q ? "int32" : "float32", pad(bd)));
     if (kind === "pw") {
       const geo = [N, C, H * W, M, G];
-      if (!q) e.call("conv", "conv_pw_f32", [xa, wsym, bias(), ya, ...geo, f32(min), f32(max)]);
+      if (!q) e.call("conv-pw", "conv_pw_f32", [xa, wsym, bias(), ya, ...geo, f32(min), f32(max)]);
       else {
         // every tap is inside: the bias takes -zx * sum w, the kernel multiplies raw inputs
         const bz = e.data("bias_zx", "int32", foldZeroPoint(wd, bd!, q.zx, Mp, chan));
-        e.call("conv", "conv_pw_s8", [xa, wsym, bz, ya, ...geo, ...out8(pad(q.mult), pad(q.shift))]);
+        e.call("conv-pw", "conv_pw_s8", [xa, wsym, bz, ya, ...geo, ...out8(pad(q.mult), pad(q.shift))]);
       }
       return;
     }
     const tabs = tapTables(e, rows, cols);
     const geo = [N, C, H, W, M, KH, KW, OH, OW, sh, sw, dh, dw, pt, pl, G];
-    if (!q) e.call("conv", "conv_blk_f32", [xa, wsym, bias(), ya, ...tabs, ...geo, f32(min), f32(max)]);
-    else e.call("conv", "conv_blk_s8", [xa, wsym, bias(), ya, ...tabs, ...geo, q.zx, ...out8(pad(q.mult), pad(q.shift))]);
+    if (!q) e.call("conv-blk", "conv_blk_f32", [xa, wsym, bias(), ya, ...tabs, ...geo, f32(min), f32(max)]);
+    else e.call("conv-blk", "conv_blk_s8", [xa, wsym, bias(), ya, ...tabs, ...geo, q.zx, ...out8(pad(q.mult), pad(q.shift))]);
   },
   macs(node, g) {
     const w = inT(g, node, 1).shape;
