@@ -99,6 +99,14 @@ export function strides(shape: readonly number[]): number[] {
   return s;
 }
 
+/**
+ * Name under which calibration observes a value internal to a node (e.g. an LSTM's cell
+ * state at every step), so quantize rules can size formats of state that is no tensor.
+ */
+export function internalName(node: Node, what: string): string {
+  return `${node.name || node.outputs.find((o) => o) || node.op}/${what}`;
+}
+
 export function tensor(g: Graph, name: string): Tensor {
   const t = g.tensors.get(name);
   if (!t) internal(`tensor '${name}' is not in graph ${g.name}`);

@@ -2,11 +2,11 @@
  * The reference interpreter: the living definition of the IR. Float nodes run their op's
  * `ref` (float64 accumulation, float32 results); quantized nodes (those with `q`) run the
  * op's `int`, the integer semantics every int8 kernel must reproduce bit for bit. An
- * `observe` callback sees every tensor as it is produced, which is how calibration gathers
- * activation ranges.
+ * `observe` callback sees every tensor as it is produced (and values internal to a node,
+ * under internalName), which is how calibration gathers activation ranges.
  */
 import { bad, internal, shapeStr } from "../util/errors.js";
-import { numel, tensor, type Graph, type Value } from "./graph.js";
+import { internalName, numel, tensor, type Graph, type Value } from "./graph.js";
 import { opDef } from "../ops/table.js";
 
 export interface InterpOptions {
@@ -32,7 +32,8 @@ export function interpret(g: Graph, feeds: Record<string, Value>, opts: InterpOp
     node.inputs.forEach((n, i) => { if (n !== "" && !ins[i]) internal(`node '${node.name}' reads '${n}' before it is computed`); });
     const fn = node.q ? def.int : def.ref;
     if (!fn) internal(`${node.op} '${node.name}' has no integer semantics`);
-    const outs = fn!(node, ins);
+    const observe = opts.observe;
+    const outs = node.q || !observe ? fn!(node, ins) : def.ref(node, ins, (what, v) => observe(internalName(node, what), v));
     node.outputs.forEach((n, i) => {
       if (!n) return;
       env.set(n, outs[i]);

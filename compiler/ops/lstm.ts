@@ -8,15 +8,25 @@
  *   o = f(Wo x + Ro h + Po . c' + Wbo + Rbo)   h' = o . h(c')
  * with every f/g input clipped to [-clip, clip]. The shared machinery (attributes, layouts,
  * time loop, state memory) is in recurrent.ts; the kernel is runtime-as/kernels/lstm.ts.
- * No int8 form yet: the quantize pass refuses the node.
+ *
+ * int8 (recurrent-int.ts has the formats): per unit j, with gate pre-activations a in Q3.12,
+ *   i = sig(a_i), f = sig(a_f) (or 32768 - i when input_forget), g = tanh(a_c)  [Q0.15]
+ *   c' = sat16(rdbpot(f c, 15) + rdbpot(i g, 30 - cf))                         [Q(15-cf).cf]
+ *   h' = rdbpot(o tanh(c'_Q3.12), 15) with o = sig(a_o)                         [Q0.15]
+ * where c'_Q3.12 = rdbpot(c', cf - 12) when cf >= 12, else sat16(c' * 2^(12 - cf)).
  */
 import { tensor } from "../ir/graph.js";
+import { rdbpot } from "../ir/fixedpoint.js";
 import type { OpDef } from "./types.js";
 import { f32 } from "./util.js";
 import {
   actArgs, actRef, actsOf, clipTo, commonArgs, dirInput, dot, geomOf, inferRecurrent, normalizeRecurrent,
   refRecurrent, stateOut, stepsOf, stridesOf, type Cell, type RecKind,
 } from "./recurrent.js";
+import {
+  dotH, dotX, gatePre, intArgs, intRecurrent, lstmIntArgs, mul15, quantizeRecurrent, sat16, sig, tanh16,
+  type IntCell, type RecQ,
+} from "./recurrent-int.js";
 
 const KIND: RecKind = { op: "LSTM", gates: 4, acts: ["Sigmoid", "Tanh", "Tanh"] };
 
@@ -25,7 +35,7 @@ export const LSTM: OpDef = {
   doc: "one-layer LSTM (iofc gates, peepholes, clip, input_forget, any activations), forward/reverse/bidirectional, both layouts",
   normalize: (node, g) => normalizeRecurrent(node, g, KIND),
   infer: (node, g) => inferRecurrent(node, g, KIND),
-  ref(node, ins) {
+  ref(node, ins, observe) {
     const [x, w, r, b, , , , p] = ins;
     const { I, H } = geomOf(node, x.shape);
     const clip: number = node.attrs.clip;
@@ -46,11 +56,43 @@ export const LSTM: OpDef = {
         hn[j] = og * actRef(ha, cn);
       }
     };
-    return refRecurrent(node, ins, KIND, cell);
+    return refRecurrent(node, ins, KIND, cell, observe);
   },
+  int(node, ins) {
+    const [x, w, r] = ins;
+    const q = node.q as RecQ;
+    const { I, H } = geomOf(node, x.shape);
+    const coupled = node.attrs.input_forget === 1;
+    const cell: IntCell = (d, xs, xo, h, hn, c) => {
+      for (let j = 0; j < H; j++) {
+        const pre = (gate: number) => {
+          const row = d * 4 * H + gate * H + j;
+          return gatePre(q, row, dotX(w.data, row * I, xs, xo, I, q.zx), dotH(r.data, row * H, h, H));
+        };
+        const ig = sig(pre(0));
+        const fg = coupled ? 32768 - ig : sig(pre(2));
+        const gg = tanh16(pre(3));
+        const cn = sat16(rdbpot(fg * c[j], 15) + rdbpot(ig * gg, 30 - q.cf));
+        c[j] = cn;
+        const cq = q.cf >= 12 ? rdbpot(cn, q.cf - 12) : sat16(cn * 2 ** (12 - q.cf));
+        hn[j] = mul15(sig(pre(1)), tanh16(cq));
+      }
+    };
+    return intRecurrent(node, ins, KIND, cell);
+  },
+  quantize: (node, g, qc) => quantizeRecurrent(node, g, qc, KIND),
   emit(node, e) {
     const gm = geomOf(node, tensor(e.g, node.inputs[0]).shape);
     const { I, H, D } = gm;
+    if (node.q) {
+      for (let d = 0; d < D; d++) {
+        e.call("lstm", "lstm_s8", [
+          e.addr(node.inputs[0]), `${e.addr(node.inputs[1])} + ${d * 4 * H * I}`, `${e.addr(node.inputs[2])} + ${d * 4 * H * H}`,
+          ...intArgs(node, e, KIND, d), ...lstmIntArgs(node, e, d),
+        ]);
+      }
+      return;
+    }
     const sd = stridesOf(gm).sd;
     const common = commonArgs(node, e);
     for (let d = 0; d < D; d++) {

@@ -195,8 +195,12 @@ export function inferRecurrent(node: Node, g: Graph, kind: RecKind): OutType[] {
  */
 export type Cell = (d: number, xs: Data, xo: number, h: Float64Array, hn: Float64Array, c: Float64Array) => void;
 
-/** The float reference's time loop around a cell: directions, batch, sequence lengths, layouts. */
-export function refRecurrent(node: Node, ins: Value[], kind: RecKind, cell: Cell): Value[] {
+/**
+ * The float reference's time loop around a cell: directions, batch, sequence lengths,
+ * layouts. With `observe`, an LSTM reports its cell state (initial and after every step) as
+ * the internal value "cell", from which the int8 path sizes the cell's fixed-point format.
+ */
+export function refRecurrent(node: Node, ins: Value[], kind: RecKind, cell: Cell, observe?: (what: string, v: Value) => void): Value[] {
   const x = ins[0];
   const gm = geomOf(node, x.shape);
   const { T, B, H, D } = gm;
@@ -205,6 +209,7 @@ export function refRecurrent(node: Node, ins: Value[], kind: RecKind, cell: Cell
   const y = makeValue("float32", shapes.y), yh = makeValue("float32", shapes.s), yc = makeValue("float32", shapes.s);
   const h0 = ins[5], c0 = kind.op === "LSTM" ? ins[6] : undefined;
   const lens: number[] | undefined = node.attrs.seqLens;
+  const cells: number[] | undefined = observe && kind.op === "LSTM" ? [] : undefined;
   for (let d = 0; d < D; d++) {
     const rev = node.attrs.direction === "reverse" || d === 1;
     for (let b = 0; b < B; b++) {
@@ -216,6 +221,7 @@ export function refRecurrent(node: Node, ins: Value[], kind: RecKind, cell: Cell
         c[j] = c0 ? c0.data[so + j] : 0;
       }
       const L = lens ? lens[b] : T;
+      cells?.push(...c);
       for (let s = 0; s < L; s++) {
         const t = rev ? L - 1 - s : s;
         cell(d, x.data, t * st.xt + b * st.xb, h, hn, c);
@@ -225,6 +231,7 @@ export function refRecurrent(node: Node, ins: Value[], kind: RecKind, cell: Cell
           c[j] = Math.fround(c[j]);
           y.data[yo + j] = hn[j];
         }
+        cells?.push(...c);
         [h, hn] = [hn, h];
       }
       for (let j = 0; j < H; j++) {
@@ -233,6 +240,7 @@ export function refRecurrent(node: Node, ins: Value[], kind: RecKind, cell: Cell
       }
     }
   }
+  if (cells) observe!("cell", makeValue("float32", [cells.length], cells));
   return kind.op === "LSTM" ? [y, yh, yc] : [y, yh];
 }
 

@@ -46,8 +46,12 @@ export interface OpDef {
   infer?(node: Node, g: Graph): OutType[];
   /** Fold-only ops that can be evaluated from input shapes alone (Shape, Size). */
   shapeOnly?: boolean;
-  /** Float reference semantics; any-dtype semantics for data movement and shape arithmetic. */
-  ref(node: Node, ins: Value[]): Value[];
+  /**
+   * Float reference semantics; any-dtype semantics for data movement and shape arithmetic.
+   * `observe`, when given, receives values internal to the node (calibration sizes their
+   * fixed-point formats; see internalName in ir/graph.ts).
+   */
+  ref(node: Node, ins: Value[], observe?: (what: string, v: Value) => void): Value[];
   /** Integer semantics of the quantized op (reads node.q); data movement ops reuse ref. */
   int?(node: Node, ins: Value[]): Value[];
   /** Chooses output quantization and fills node.q; absent means the op has no int8 form. */

@@ -8,6 +8,8 @@
 // requested, else in the third H-vector of the scratch region `st`. h follows rnn.ts (Y's
 // previous step, or two scratch vectors).
 import { act, clipc, finishEntry, hOut, initVec } from "./rnn";
+import { rdbpot } from "../fixedpoint";
+import { gatePre, initState, lut, mul15, out8, sat16, storeOut } from "../rec16";
 
 export function lstm_f32(
   x: usize, w: usize, r: usize, bias: usize, p: usize, h0: usize, c0: usize, yc: usize,
@@ -78,5 +80,74 @@ export function lstm_f32(
       hp = ho;
     }
     finishEntry(yb, yh != 0 ? yh + so : 0, hp, L, T, yts, H);
+  }
+}
+
+// int8 weights and input, int16 h (Q0.15) and c (Q(15-cf).cf), int8 outputs; the formats
+// and the cell are defined in compiler/ops/recurrent-int.ts and lstm.ts. Per batch entry
+// and step, unit j's four gate rows are summed in int32 (x - zx) * w and h * r, rescaled to
+// Q3.12, passed through the tables, and c and h updated as the interpreter does. The
+// scratch `st` holds three int16 H-vectors: h (ping-pong, two) and c.
+export function lstm_s8(
+  x: usize, w: usize, r: usize, wm: usize, ws: usize, rm: usize, rs: usize, bx: usize, bh: usize,
+  zx: i32, clip: i32, tsig: usize, ttanh: usize, h0k: i32, h0: usize, h0z: i32, h0m: i32, h0s: i32,
+  lens: usize, y: usize, yz: i32, ym: i32, ys: i32, yh: usize, yhz: i32, yhm: i32, yhs: i32, st: usize,
+  T: i32, B: i32, I: i32, H: i32, rev: i32, xts: i32, xbs: i32, yts: i32, ybs: i32, sbs: i32,
+  c0k: i32, c0: usize, c0z: i32, c0m: i32, c0s: i32, yc: usize, ycz: i32, ycm: i32, ycs: i32, cf: i32, coupled: i32,
+): void {
+  const hb = <usize>H << 1; // bytes of one int16 H-vector
+  const gw = <usize>(H * I), gr = <usize>(H * H); // gate row blocks of W and R (int8)
+  const g4 = <usize>H << 2; // gate blocks of the int32 parameter vectors
+  const cb = st + 2 * hb;
+  for (let b = 0; b < B; b++) {
+    const L = lens != 0 ? load<i32>(lens + (<usize>b << 2)) : T;
+    const so = b * sbs;
+    initState(st, h0k, h0, so, h0z, h0m, h0s, H);
+    initState(cb, c0k, c0, so, c0z, c0m, c0s, H);
+    let hp = st, hn = st + hb;
+    const xb = x + <usize>(b * xbs);
+    const yb = y != 0 ? y + <usize>(b * ybs) : 0;
+    for (let s = 0; s < L; s++) {
+      const t = rev ? L - 1 - s : s;
+      const xt = xb + <usize>(t * xts);
+      let wj = w, rj = r;
+      for (let j = 0; j < H; j++) {
+        let xi = 0, xo = 0, xf = 0, xc = 0;
+        for (let k = 0; k < I; k++) {
+          const v = <i32>load<i8>(xt + <usize>k) - zx;
+          const wk = wj + <usize>k;
+          xi += v * <i32>load<i8>(wk);
+          xo += v * <i32>load<i8>(wk + gw);
+          xf += v * <i32>load<i8>(wk + 2 * gw);
+          xc += v * <i32>load<i8>(wk + 3 * gw);
+        }
+        let hi = 0, ho = 0, hf = 0, hc = 0;
+        for (let k = 0; k < H; k++) {
+          const v = <i32>load<i16>(hp + (<usize>k << 1));
+          const rk = rj + <usize>k;
+          hi += v * <i32>load<i8>(rk);
+          ho += v * <i32>load<i8>(rk + gr);
+          hf += v * <i32>load<i8>(rk + 2 * gr);
+          hc += v * <i32>load<i8>(rk + 3 * gr);
+        }
+        const o = <usize>j << 2;
+        const ig = lut(tsig, gatePre(xi, hi, wm, ws, rm, rs, bx, o, clip));
+        const fg = coupled ? 32768 - ig : lut(tsig, gatePre(xf, hf, wm, ws, rm, rs, bx, o + 2 * g4, clip));
+        const gg = lut(ttanh, gatePre(xc, hc, wm, ws, rm, rs, bx, o + 3 * g4, clip));
+        const cj = cb + (<usize>j << 1);
+        const cn = sat16(i64(rdbpot(fg * <i32>load<i16>(cj), 15)) + i64(rdbpot(ig * gg, 30 - cf)));
+        store<i16>(cj, <i16>cn);
+        const cq = cf >= 12 ? rdbpot(cn, cf - 12) : sat16(i64(cn) << (12 - cf));
+        const hv = mul15(lut(tsig, gatePre(xo, ho, wm, ws, rm, rs, bx, o + g4, clip)), lut(ttanh, cq));
+        store<i16>(hn + (<usize>j << 1), <i16>hv);
+        if (yb != 0) store<i8>(yb + <usize>(t * yts + j), out8(hv, yz, ym, ys));
+        wj += <usize>I;
+        rj += <usize>H;
+      }
+      const tmp = hp; hp = hn; hn = tmp;
+    }
+    if (yb != 0) for (let t = L; t < T; t++) memory.fill(yb + <usize>(t * yts), <u8>yz, <usize>H);
+    storeOut(yh != 0 ? yh + <usize>so : 0, hp, H, yhz, yhm, yhs);
+    storeOut(yc != 0 ? yc + <usize>so : 0, cb, H, ycz, ycm, ycs);
   }
 }

@@ -6,7 +6,7 @@
 // fed at run time, and layout 1 (batch first; onnxruntime has no CPU kernel for it, so the
 // reference is checked against the layout-0 model on transposed data). Plus the refusals.
 import { describe, expect, it } from "vitest";
-import { checkFloat } from "../helpers/op-check.js";
+import { checkFloat, checkInt8 } from "../helpers/op-check.js";
 import { randValue, rng } from "../helpers/random.js";
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
@@ -123,6 +123,51 @@ describe("LSTM float vs reference vs onnxruntime", () => {
   });
 });
 
+/**
+ * int8: wasm bit-exact against the integer interpreter (checkInt8, which also runs the
+ * selftest), on calibration and test feeds drawn from the same ranges, including inputs
+ * beyond the calibrated range (saturation) and weights with large magnitudes (gate
+ * pre-activations past the Q3.12 range). run8 returns the worst deviation from the float
+ * model on in-range inputs, in output quantization steps: int8 inputs and weights and int16
+ * state keep it near one step (measured 0.3 to 1.5), so 2 is the bound for moderate
+ * weights; with 8x larger weights the recurrence amplifies rounding (about 34 steps), so that
+ * case checks bit-exactness only.
+ */
+const run8 = async (c: Case, wscale = 1): Promise<number> => {
+  const b = build(c, ++seed);
+  if (wscale !== 1) for (const t of b.spec.initializers!) if (t.name === "W" || t.name === "R") t.data = Array.from(t.data, (v) => v * wscale);
+  const calib = [b.feeds[0], b.feeds[1]];
+  const r = rng(seed);
+  const test = [b.feeds[0], { ...b.feeds[0], X: randValue(r, b.feeds[0].X.shape, -6, 6) }];
+  const { worstSteps } = await checkInt8(write(b.spec), calib, [b.feeds[0]]);
+  await checkInt8(write(b.spec), calib, test);
+  return worstSteps;
+};
+
+describe("LSTM int8 (int16 state) bit-exact vs the integer interpreter", () => {
+  it("forecasting shape: I 1, H 20, T 12, bias", async () => expect(await run8({ T: 12, B: 1, I: 1, H: 20, bias: true })).toBeLessThanOrEqual(2));
+  it("batch 3, initial h and c constant", async () => expect(await run8({ T: 5, B: 3, I: 4, H: 6, bias: true, h0: true, c0: true })).toBeLessThanOrEqual(2));
+  it("clip 0.5 and input_forget", async () => expect(await run8({ T: 6, B: 2, I: 3, H: 5, bias: true, c0: true, attrs: { clip: 0.5, input_forget: 1 } })).toBeLessThanOrEqual(2));
+  it("large weights saturate the gates and grow the cell", () => run8({ T: 10, B: 2, I: 3, H: 8, bias: true }, 8));
+  it("only Y_h, only Y_c", async () => {
+    await run8({ T: 5, B: 2, I: 3, H: 4, bias: true, outs: [false, true, false] });
+    await run8({ T: 5, B: 2, I: 3, H: 4, bias: true, c0: true, outs: [false, false, true] });
+  });
+  it("reverse and bidirectional with sequence_lens", async () => {
+    await run8({ T: 6, B: 2, I: 3, H: 4, bias: true, h0: true, direction: "reverse" });
+    await run8({ T: 4, B: 3, I: 2, H: 3, bias: true, h0: true, c0: true, direction: "bidirectional", lens: [1, 4, 3] });
+  });
+  it("layout 1 (batch first)", async () => expect(await run8({ T: 4, B: 3, I: 2, H: 5, bias: true, h0: true, c0: true, layout: 1 })).toBeLessThanOrEqual(2));
+  it("initial states at run time (int8 tensors requantized to int16)", async () => {
+    const b = build({ T: 4, B: 2, I: 3, H: 5, bias: true }, ++seed);
+    b.spec.inputs.push({ name: "h0", shape: [1, 2, 5] }, { name: "c0", shape: [1, 2, 5] });
+    b.spec.nodes[0].inputs = ["X", "W", "R", "B", "", "h0", "c0"];
+    const r = rng(seed);
+    const feeds = [0, 1, 2].map(() => ({ X: randValue(r, [4, 2, 3], -1, 1), h0: randValue(r, [1, 2, 5], -0.9, 0.9), c0: randValue(r, [1, 2, 5], -2, 2) }));
+    await checkInt8(write(b.spec), feeds, feeds);
+  });
+});
+
 describe("LSTM layout 1 (batch first)", () => {
   for (const [label, c] of [
     ["forward, all outputs, initial states", { T: 4, B: 3, I: 2, H: 5, bias: true, h0: true, c0: true, peep: true }],
@@ -179,9 +224,19 @@ describe("LSTM refusals", () => {
     spec.nodes[0].inputs = ["X", "W", "R", "", "lens"];
     await expect(compileModel(writeModel(spec))).rejects.toThrow(/sequence_lens \(input 4\) 'lens' is computed at run time/);
   });
-  it("int8 is refused clearly", async () => {
-    const b = build({ T: 2, B: 1, I: 2, H: 3 }, ++seed);
-    await expect(compileModel(writeModel(b.spec), { quantize: "int8", calibrate: b.feeds })).rejects.toThrow(/LSTM\) has no int8 form/);
+  const bad8 = async (c: Case, re: RegExp) => {
+    const b = build(c, ++seed);
+    await expect(compileModel(write(b.spec), { quantize: "int8", calibrate: b.feeds })).rejects.toThrow(re);
+  };
+  it("int8: peepholes", () => bad8({ T: 2, B: 1, I: 2, H: 3, peep: true }, /LSTM\): peepholes \(input P\) have no int8 form; compile with --quantize none/));
+  it("int8: non-default activations", () =>
+    bad8({ T: 2, B: 1, I: 2, H: 3, attrs: { activations: ["HardSigmoid", "Tanh", "Tanh"] } }, /activations HardSigmoid, Tanh, Tanh have no int8 form \(only Sigmoid, Tanh, Tanh\)/));
+  it("int8: hidden size above 516", () => bad8({ T: 1, B: 1, I: 1, H: 517 }, /hidden size 517 is above 516/));
+  it("int8: weights at run time", () => bad8({ T: 2, B: 1, I: 2, H: 3, runtime: true }, /W \('W'\) is computed at run time; the int8 LSTM needs constant weights/));
+  it("int8: a constant initial_h outside [-1, 1]", async () => {
+    const b = build({ T: 2, B: 1, I: 2, H: 3, h0: true }, ++seed);
+    b.spec.initializers!.find((t) => t.name === "h0")!.data[1] = 1.5;
+    await expect(compileModel(write(b.spec), { quantize: "int8", calibrate: b.feeds })).rejects.toThrow(/initial_h value 1.5 is outside \[-1, 1\]/);
   });
   it("a non-positive clip", () => bad({ T: 2, B: 1, I: 2, H: 3, attrs: { clip: -1 } }, /clip -1 must be positive/));
 });
