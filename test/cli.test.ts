@@ -2,7 +2,7 @@
 // half-written output folder after a failure. Runs the built dist/ with node.
 import { describe, expect, it } from "vitest";
 import { spawnSync } from "node:child_process";
-import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { encodeNpy, readNpy } from "../compiler/util/npy.js";
 import { tmpDir, writeModel, type ModelSpec } from "./helpers/build-onnx.js";
@@ -45,6 +45,12 @@ function expectBad(res: { code: number | null; stderr: string }, pattern: RegExp
 
 describe("picojoule CLI", () => {
   const dir = tmpDir();
+
+  it("the package's bin is executable (npx picojoule runs it directly)", () => {
+    const bin = JSON.parse(readFileSync("package.json", "utf8")).bin.picojoule as string;
+    expect(readFileSync(bin, "utf8").startsWith("#!/usr/bin/env node")).toBe(true);
+    expect(statSync(bin).mode & 0o111).not.toBe(0);
+  });
 
   it("shows help for each command", () => {
     for (const args of [["--help"], ["compile", "--help"], ["run", "--help"], ["inspect", "--help"]]) {
