@@ -3,7 +3,11 @@
  * f = Tanh by default (any ONNX activation), forward, reverse or bidirectional, both
  * layouts, optional bias and initial h, constant sequence_lens, Y and/or Y_h. The shared
  * machinery (attributes, layouts, time loop, state memory) is in recurrent.ts; the kernel
- * is runtime-as/kernels/rnn.ts. No int8 form yet: the quantize pass refuses the node.
+ * is runtime-as/kernels/rnn.ts.
+ *
+ * int8 (recurrent-int.ts has the formats): per unit j, with the pre-activation a in Q3.12
+ * (gatePre: x part + h part + bias, saturated, clipped) and h in Q0.15,
+ *   h' = tanh(a)                                                                 [Q0.15]
  */
 import { tensor } from "../ir/graph.js";
 import type { OpDef } from "./types.js";
@@ -12,6 +16,7 @@ import {
   actArgs, actRef, actsOf, clipTo, commonArgs, dirInput, dot, geomOf, inferRecurrent, normalizeRecurrent,
   refRecurrent, stepsOf, stridesOf, type Cell, type RecKind,
 } from "./recurrent.js";
+import { dotH, dotX, gatePre, intArgs, intRecurrent, quantizeRecurrent, tanh16, type IntCell, type RecQ } from "./recurrent-int.js";
 
 const KIND: RecKind = { op: "RNN", gates: 1, acts: ["Tanh"] };
 
@@ -34,9 +39,31 @@ export const RNN: OpDef = {
     };
     return refRecurrent(node, ins, KIND, cell);
   },
+  int(node, ins) {
+    const [x, w, r] = ins;
+    const q = node.q as RecQ;
+    const { I, H } = geomOf(node, x.shape);
+    const cell: IntCell = (d, xs, xo, h, hn) => {
+      for (let j = 0; j < H; j++) {
+        const row = d * H + j;
+        hn[j] = tanh16(gatePre(q, row, dotX(w.data, row * I, xs, xo, I, q.zx), dotH(r.data, row * H, h, H)));
+      }
+    };
+    return intRecurrent(node, ins, KIND, cell);
+  },
+  quantize: (node, g, qc) => quantizeRecurrent(node, g, qc, KIND),
   emit(node, e) {
     const gm = geomOf(node, tensor(e.g, node.inputs[0]).shape);
     const { I, H, D } = gm;
+    if (node.q) {
+      for (let d = 0; d < D; d++) {
+        e.call("rnn", "rnn_s8", [
+          e.addr(node.inputs[0]), `${e.addr(node.inputs[1])} + ${d * H * I}`, `${e.addr(node.inputs[2])} + ${d * H * H}`,
+          ...intArgs(node, e, KIND, d),
+        ]);
+      }
+      return;
+    }
     const common = commonArgs(node, e);
     for (let d = 0; d < D; d++) {
       e.call("rnn", "rnn_f32", [

@@ -7,7 +7,10 @@
 // three gates. With 0, n needs the whole vector r * h first: a first pass computes r for
 // every unit into the third H-vector of the scratch region `st` (as r * h), the second pass
 // computes z and n. h follows rnn.ts (Y's previous step, or two scratch vectors).
+// gru_s8 at the end is the int8 form.
 import { act, clipc, finishEntry, hOut, initVec } from "./rnn";
+import { clampi, mbqm, rdbpot } from "../fixedpoint";
+import { gatePre, initState, lut, mul15, out8, sat16, storeOut } from "../rec16";
 
 export function gru_f32(
   x: usize, w: usize, r: usize, bias: usize, h0: usize,
@@ -108,5 +111,103 @@ export function gru_f32(
       hp = ho;
     }
     finishEntry(yb, yh != 0 ? yh + so : 0, hp, L, T, yts, H);
+  }
+}
+
+// int8 weights and input, int16 h (Q0.15), int8 outputs; the formats and the cell are
+// defined in compiler/ops/recurrent-int.ts and gru.ts. Gate pre-activations are int32 sums
+// (x - zx) * w and h * r rescaled to Q3.12. With linear_before_reset = 1 each unit is one
+// pass over x_t and one over h_{t-1} for its three gates, the n gate keeping its h part
+// (with the h-side bias bh) apart to scale it by r. With 0, a first pass stores r_k h_k for
+// every unit in the third H-vector of the scratch `st` (the other two are the h
+// ping-pong), and a second pass computes z and n.
+export function gru_s8(
+  x: usize, w: usize, r: usize, wm: usize, ws: usize, rm: usize, rs: usize, bx: usize, bh: usize,
+  zx: i32, clip: i32, tsig: usize, ttanh: usize, h0k: i32, h0: usize, h0z: i32, h0m: i32, h0s: i32,
+  lens: usize, y: usize, yz: i32, ym: i32, ys: i32, yh: usize, yhz: i32, yhm: i32, yhs: i32, st: usize,
+  T: i32, B: i32, I: i32, H: i32, rev: i32, xts: i32, xbs: i32, yts: i32, ybs: i32, sbs: i32,
+  lbr: i32,
+): void {
+  const hb = <usize>H << 1; // bytes of one int16 H-vector
+  const gw = <usize>(H * I), gr = <usize>(H * H); // gate row blocks of W and R (int8)
+  const g4 = <usize>H << 2; // gate blocks of the int32 parameter vectors
+  const rh = st + 2 * hb;
+  for (let b = 0; b < B; b++) {
+    const L = lens != 0 ? load<i32>(lens + (<usize>b << 2)) : T;
+    const so = b * sbs;
+    initState(st, h0k, h0, so, h0z, h0m, h0s, H);
+    let hp = st, hn = st + hb;
+    const xb = x + <usize>(b * xbs);
+    const yb = y != 0 ? y + <usize>(b * ybs) : 0;
+    for (let s = 0; s < L; s++) {
+      const t = rev ? L - 1 - s : s;
+      const xt = xb + <usize>(t * xts);
+      if (lbr == 0) {
+        // pass 1: r_k h_k for every unit k
+        let wj = w + gw, rj = r + gr;
+        for (let k = 0; k < H; k++) {
+          let ax = 0, ah = 0;
+          for (let i = 0; i < I; i++) ax += (<i32>load<i8>(xt + <usize>i) - zx) * <i32>load<i8>(wj + <usize>i);
+          for (let i = 0; i < H; i++) ah += <i32>load<i16>(hp + (<usize>i << 1)) * <i32>load<i8>(rj + <usize>i);
+          const rg = lut(tsig, gatePre(ax, ah, wm, ws, rm, rs, bx, (<usize>k << 2) + g4, clip));
+          const ko = <usize>k << 1;
+          store<i16>(rh + ko, <i16>mul15(rg, <i32>load<i16>(hp + ko)));
+          wj += <usize>I;
+          rj += <usize>H;
+        }
+      }
+      let wj = w, rj = r;
+      for (let j = 0; j < H; j++) {
+        let xz = 0, xr = 0, xn = 0, hz = 0, hr = 0, hh = 0;
+        if (lbr != 0) {
+          for (let k = 0; k < I; k++) {
+            const v = <i32>load<i8>(xt + <usize>k) - zx;
+            const wk = wj + <usize>k;
+            xz += v * <i32>load<i8>(wk);
+            xr += v * <i32>load<i8>(wk + gw);
+            xn += v * <i32>load<i8>(wk + 2 * gw);
+          }
+          for (let k = 0; k < H; k++) {
+            const v = <i32>load<i16>(hp + (<usize>k << 1));
+            const rk = rj + <usize>k;
+            hz += v * <i32>load<i8>(rk);
+            hr += v * <i32>load<i8>(rk + gr);
+            hh += v * <i32>load<i8>(rk + 2 * gr);
+          }
+        } else {
+          for (let k = 0; k < I; k++) {
+            const v = <i32>load<i8>(xt + <usize>k) - zx;
+            const wk = wj + <usize>k;
+            xz += v * <i32>load<i8>(wk);
+            xn += v * <i32>load<i8>(wk + 2 * gw);
+          }
+          for (let k = 0; k < H; k++) {
+            const ko = <usize>k << 1;
+            const rk = rj + <usize>k;
+            hz += <i32>load<i16>(hp + ko) * <i32>load<i8>(rk);
+            hh += <i32>load<i16>(rh + ko) * <i32>load<i8>(rk + 2 * gr);
+          }
+        }
+        const o = <usize>j << 2, on = o + 2 * g4;
+        const z = lut(tsig, gatePre(xz, hz, wm, ws, rm, rs, bx, o, clip));
+        let n: i32;
+        if (lbr != 0) {
+          const rg = lut(tsig, gatePre(xr, hr, wm, ws, rm, rs, bx, o + g4, clip));
+          const hpart = sat16(i64(mbqm(hh, load<i32>(rm + on), load<i32>(rs + on))) + i64(load<i32>(bh + on)));
+          const a = sat16(i64(mbqm(xn, load<i32>(wm + on), load<i32>(ws + on))) + i64(load<i32>(bx + on)) + i64(mul15(rg, hpart)));
+          n = lut(ttanh, clampi(a, -clip, clip));
+        } else {
+          n = lut(ttanh, gatePre(xn, hh, wm, ws, rm, rs, bx, on, clip));
+        }
+        const hv = sat16(i64(n) + i64(rdbpot(z * (<i32>load<i16>(hp + (<usize>j << 1)) - n), 15)));
+        store<i16>(hn + (<usize>j << 1), <i16>hv);
+        if (yb != 0) store<i8>(yb + <usize>(t * yts + j), out8(hv, yz, ym, ys));
+        wj += <usize>I;
+        rj += <usize>H;
+      }
+      const tmp = hp; hp = hn; hn = tmp;
+    }
+    if (yb != 0) for (let t = L; t < T; t++) memory.fill(yb + <usize>(t * yts), <u8>yz, <usize>H);
+    storeOut(yh != 0 ? yh + <usize>so : 0, hp, H, yhz, yhm, yhs);
   }
 }

@@ -1,8 +1,8 @@
 // Simple RNN (ONNX RNN): h_t = f(clip(W x_t + R h_{t-1} + Wb + Rb)), float32, the whole
-// sequence in one call for one direction (the compiler calls it twice for bidirectional).
-// Also home of what the LSTM and GRU kernels share: the activation functions by code (the
-// numbering of compiler/ops/recurrent.ts), state initialization and the end-of-sequence
-// bookkeeping.
+// sequence in one call for one direction (the compiler calls it twice for bidirectional);
+// rnn_s8 at the end is the int8 form. Also home of what the float LSTM and GRU kernels
+// share: the activation functions by code (the numbering of compiler/ops/recurrent.ts),
+// state initialization and the end-of-sequence bookkeeping.
 //
 // Layout: batch entries run one after the other, each through its L_b steps (the constant
 // sequence_lens, else T); element strides (xts/xbs for X, yts/ybs for Y, sbs for the state
@@ -12,6 +12,7 @@
 // unit's pre-activation is one pass over its W row and one over its R row, so no gate
 // buffers are needed.
 import { clampf } from "../fixedpoint";
+import { gatePre, initState, lut, out8, storeOut } from "../rec16";
 
 /** Activation `k` with its alpha `a` and beta `b` (codes as in compiler/ops/recurrent.ts). */
 @inline export function act(k: i32, x: f32, a: f32, b: f32): f32 {
@@ -82,5 +83,46 @@ export function rnn_f32(
       hp = ho;
     }
     finishEntry(yb, yh != 0 ? yh + (<usize>(b * sbs) << 2) : 0, hp, L, T, yts, H);
+  }
+}
+
+// int8 weights and input, int16 h (Q0.15), int8 outputs; the formats and the cell are
+// defined in compiler/ops/recurrent-int.ts and rnn.ts: h'_j = tanh(a_j) with a_j the Q3.12
+// pre-activation of row j (int32 sums (x - zx) * w and h * r, rescaled, plus the bias,
+// saturated and clipped). The scratch `st` holds three int16 H-vectors, of which h uses
+// two (ping-pong).
+export function rnn_s8(
+  x: usize, w: usize, r: usize, wm: usize, ws: usize, rm: usize, rs: usize, bx: usize, bh: usize,
+  zx: i32, clip: i32, tsig: usize, ttanh: usize, h0k: i32, h0: usize, h0z: i32, h0m: i32, h0s: i32,
+  lens: usize, y: usize, yz: i32, ym: i32, ys: i32, yh: usize, yhz: i32, yhm: i32, yhs: i32, st: usize,
+  T: i32, B: i32, I: i32, H: i32, rev: i32, xts: i32, xbs: i32, yts: i32, ybs: i32, sbs: i32,
+): void {
+  const hb = <usize>H << 1; // bytes of one int16 H-vector
+  for (let b = 0; b < B; b++) {
+    const L = lens != 0 ? load<i32>(lens + (<usize>b << 2)) : T;
+    const so = b * sbs;
+    initState(st, h0k, h0, so, h0z, h0m, h0s, H);
+    let hp = st, hn = st + hb;
+    const xb = x + <usize>(b * xbs);
+    const yb = y != 0 ? y + <usize>(b * ybs) : 0;
+    for (let s = 0; s < L; s++) {
+      const t = rev ? L - 1 - s : s;
+      const xt = xb + <usize>(t * xts);
+      let wj = w, rj = r;
+      for (let j = 0; j < H; j++) {
+        let ax = 0;
+        for (let k = 0; k < I; k++) ax += (<i32>load<i8>(xt + <usize>k) - zx) * <i32>load<i8>(wj + <usize>k);
+        let ah = 0;
+        for (let k = 0; k < H; k++) ah += <i32>load<i16>(hp + (<usize>k << 1)) * <i32>load<i8>(rj + <usize>k);
+        const hv = lut(ttanh, gatePre(ax, ah, wm, ws, rm, rs, bx, <usize>j << 2, clip));
+        store<i16>(hn + (<usize>j << 1), <i16>hv);
+        if (yb != 0) store<i8>(yb + <usize>(t * yts + j), out8(hv, yz, ym, ys));
+        wj += <usize>I;
+        rj += <usize>H;
+      }
+      const tmp = hp; hp = hn; hn = tmp;
+    }
+    if (yb != 0) for (let t = L; t < T; t++) memory.fill(yb + <usize>(t * yts), <u8>yz, <usize>H);
+    storeOut(yh != 0 ? yh + <usize>so : 0, hp, H, yhz, yhm, yhs);
   }
 }

@@ -3,9 +3,12 @@
 // PyTorch exports), several sizes, with and without bias and initial h, clip small enough to
 // bite, non-default activations, Y only / Y_h only, reverse and bidirectional, constant
 // sequence_lens shorter than the sequence, weights at run time, and layout 1 (checked against
-// the layout-0 model on transposed data: onnxruntime has no CPU kernel for it). Plus refusals.
+// the layout-0 model on transposed data: onnxruntime has no CPU kernel for it). int8 (int16
+// state), for both linear_before_reset forms: wasm bit-exact against the integer interpreter
+// over the same kinds of cases, large weights, initial h at run time, plus a bound on the
+// deviation from the float model. Plus refusals, float and int8.
 import { describe, expect, it } from "vitest";
-import { checkFloat } from "../helpers/op-check.js";
+import { checkFloat, checkInt8 } from "../helpers/op-check.js";
 import { randValue, rng } from "../helpers/random.js";
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
@@ -113,6 +116,59 @@ describe("GRU float vs reference vs onnxruntime", () => {
   });
 });
 
+/**
+ * int8: wasm bit-exact against the integer interpreter (checkInt8, which also runs the
+ * selftest), on calibration and test feeds drawn from the same ranges, including inputs
+ * beyond the calibrated range (saturation) and weights with large magnitudes (gate
+ * pre-activations past the Q3.12 range). run8 returns the worst deviation from the float
+ * model on in-range inputs, in output quantization steps. It comes from the int8 input's
+ * and weights' rounding (the Q3.12 pre-activations, Q0.15 tables and int16 state add far
+ * less), carried along by the recurrence, which the z gate damps: measured 0.4 to 2.05
+ * (the most with clip 0.5), so 3 is the bound for moderate weights. With 8x larger weights
+ * the recurrence amplifies rounding (about 200 steps after 10 steps; 2 after one step), so
+ * that case checks bit-exactness only.
+ */
+const BOUND8 = 3;
+const run8 = async (c: Case, wscale = 1): Promise<number> => {
+  const b = build(c, ++seed);
+  if (wscale !== 1) for (const t of b.spec.initializers!) if (t.name === "W" || t.name === "R") t.data = Array.from(t.data, (v) => v * wscale);
+  const calib = [b.feeds[0], b.feeds[1]];
+  const r = rng(seed);
+  const test = [b.feeds[0], { ...b.feeds[0], X: randValue(r, b.feeds[0].X.shape, -6, 6) }];
+  const { worstSteps } = await checkInt8(write(b.spec), calib, [b.feeds[0]]);
+  await checkInt8(write(b.spec), calib, test);
+  return worstSteps;
+};
+
+describe("GRU int8 (int16 state) bit-exact vs the integer interpreter", () => {
+  for (const lbr of [1, 0]) {
+    const a = { linear_before_reset: lbr };
+    describe(`linear_before_reset ${lbr}`, () => {
+      it("forecasting shape: I 1, H 20, T 12, bias", async () => expect(await run8({ T: 12, B: 1, I: 1, H: 20, bias: true, attrs: a })).toBeLessThanOrEqual(BOUND8));
+      it("batch 3, constant initial h", async () => expect(await run8({ T: 5, B: 3, I: 4, H: 6, bias: true, h0: true, attrs: a })).toBeLessThanOrEqual(BOUND8));
+      it("clip 0.5", async () => expect(await run8({ T: 6, B: 2, I: 3, H: 5, bias: true, h0: true, attrs: { ...a, clip: 0.5 } })).toBeLessThanOrEqual(BOUND8));
+      it("large weights saturate the gates", () => run8({ T: 10, B: 2, I: 3, H: 8, bias: true, attrs: a }, 8));
+      it("only Y_h, only Y", async () => {
+        await run8({ T: 5, B: 2, I: 3, H: 4, bias: true, outs: [false, true], attrs: a });
+        await run8({ T: 5, B: 2, I: 3, H: 4, bias: true, outs: [true, false], attrs: a });
+      });
+      it("reverse and bidirectional with sequence_lens", async () => {
+        await run8({ T: 6, B: 2, I: 3, H: 4, bias: true, h0: true, direction: "reverse", attrs: a });
+        await run8({ T: 4, B: 3, I: 2, H: 3, bias: true, h0: true, direction: "bidirectional", lens: [1, 4, 3], attrs: a });
+      });
+      it("layout 1 (batch first)", async () => expect(await run8({ T: 4, B: 3, I: 2, H: 5, bias: true, h0: true, layout: 1, attrs: a })).toBeLessThanOrEqual(BOUND8));
+      it("initial h at run time (an int8 tensor requantized to int16)", async () => {
+        const b = build({ T: 4, B: 2, I: 3, H: 5, bias: true, attrs: a }, ++seed);
+        b.spec.inputs.push({ name: "h0", shape: [1, 2, 5] });
+        b.spec.nodes[0].inputs = ["X", "W", "R", "B", "", "h0"];
+        const r = rng(seed);
+        const feeds = [0, 1, 2].map(() => ({ X: randValue(r, [4, 2, 3], -1, 1), h0: randValue(r, [1, 2, 5], -0.9, 0.9) }));
+        expect((await checkInt8(write(b.spec), feeds, feeds)).worstSteps).toBeLessThanOrEqual(BOUND8);
+      });
+    });
+  }
+});
+
 describe("GRU layout 1 (batch first)", () => {
   for (const [label, c] of [
     ["forward, linear_before_reset 0, initial h", { T: 4, B: 3, I: 2, H: 5, bias: true, h0: true }],
@@ -165,8 +221,11 @@ describe("GRU refusals", () => {
     await expect(compileModel(writeModel(spec))).rejects.toThrow(/GRU.*W \(input 1\) has shape 1x12x2, expected 1x9x2/);
   });
   it("an unknown direction", () => bad({ T: 2, B: 1, I: 2, H: 3, direction: "sideways" }, /direction 'sideways' is not forward, reverse or bidirectional/));
-  it("int8 is refused clearly", async () => {
-    const b = build({ T: 2, B: 1, I: 2, H: 3 }, ++seed);
-    await expect(compileModel(writeModel(b.spec), { quantize: "int8", calibrate: b.feeds })).rejects.toThrow(/GRU\) has no int8 form/);
-  });
+  const bad8 = async (c: Case, re: RegExp) => {
+    const b = build(c, ++seed);
+    await expect(compileModel(write(b.spec), { quantize: "int8", calibrate: b.feeds })).rejects.toThrow(re);
+  };
+  it("int8: non-default activations", () =>
+    bad8({ T: 2, B: 1, I: 2, H: 3, attrs: { activations: ["HardSigmoid", "Tanh"] } }, /GRU\): activations HardSigmoid, Tanh have no int8 form \(only Sigmoid, Tanh\)/));
+  it("int8: weights at run time", () => bad8({ T: 2, B: 1, I: 2, H: 3, runtime: true }, /W \('W'\) is computed at run time; the int8 GRU needs constant weights/));
 });
