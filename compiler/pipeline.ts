@@ -1,6 +1,6 @@
 /**
  * The compiler as one readable function of named stages: import, fold-batchnorm,
- * fuse-activation, [calibrate + quantize], plan-memory, emit, asc. This is the only place
+ * fuse-activation, [calibrate + quantize | quantize-fixed], plan-memory, emit, asc. This is the only place
  * that knows the order of the passes. The CLI and the library both call `compileModel`
  * and `writeOutputs`, so they behave the same.
  */
@@ -12,6 +12,8 @@ import { importOnnxFile } from "./onnx/import.js";
 import { foldBatchNorm } from "./passes/fold-batchnorm.js";
 import { fuseActivation } from "./passes/fuse-activation.js";
 import { calibrate, quantizeGraph, quantizeValue } from "./passes/quantize.js";
+import { fixedName, parseFixed, quantizeFixedGraph } from "./passes/quantize-fixed.js";
+import { qFromReal, type QFmt } from "./ir/fixedpoint.js";
 import { planMemory, type MemoryPlan } from "./passes/plan-memory.js";
 import { emitAssemblyScript, type SelfTest } from "./emit/assemblyscript.js";
 import { compileAssemblyScript } from "./emit/asc.js";
@@ -20,9 +22,17 @@ import { emitHeader } from "./emit/header.js";
 import { interpret } from "./ir/interp.js";
 import { makeValue, tensor, type Graph, type Value } from "./ir/graph.js";
 import { samplesFromNpy } from "./io.js";
+import { buildStepGraph, type StepGraph, type StreamOptions } from "./stream/step-graph.js";
+import { streamSelfTest } from "./stream/selftest.js";
 
 export interface CompileOptions {
   quantize?: "none" | "int8";
+  /**
+   * Q-format fixed point, e.g. "Q4.4" (m integer bits with the sign, f fractional bits):
+   * ElasticAI's FPGA arithmetic (ops/INT8.md, "Q-format mode"). Excludes quantize int8
+   * and calibrate. Formats up to 8 bits.
+   */
+  fixed?: string;
   /** Calibration samples: a .npy path, or feeds already built. Required for int8. */
   calibrate?: string | Array<Record<string, Value>>;
   selftest?: boolean;
@@ -30,11 +40,16 @@ export interface CompileOptions {
   /** Graph inputs bound to fixed values at compile time. */
   constants?: Record<string, Value>;
   progress?: (stage: string) => void;
+  /** Streaming: step()/reset() consuming one time step per call (compiler/stream/step-graph.ts). */
+  stream?: boolean | StreamOptions;
 }
 
 export interface Compiled {
+  /** The model's graph (quantized when asked); when streaming, the full-window form. */
   graph: Graph;
   floatGraph: Graph;
+  /** When streaming: the one-step graph the module runs. */
+  stepGraph?: StepGraph;
   plan: MemoryPlan;
   source: string;
   wasm: Uint8Array;
@@ -49,6 +64,9 @@ export async function compileModel(file: string, opts: CompileOptions = {}): Pro
   const step = opts.progress ?? (() => {});
   const mode = opts.quantize ?? "none";
   if (mode !== "none" && mode !== "int8") bad(`--quantize ${mode}: expected none or int8`);
+  const fmt = opts.fixed === undefined ? undefined : parseFixed(opts.fixed);
+  if (fmt && mode === "int8") bad(`--fixed ${opts.fixed} and --quantize int8 exclude each other: choose one arithmetic`);
+  if (fmt && opts.calibrate) bad(`--fixed ${opts.fixed}: --calibrate is not used (a Q format fixes every range); leave it out`);
   step("import");
   let g = importOnnxFile(file, { shapes: opts.shapes, constants: opts.constants });
   step("fold-batchnorm");
@@ -66,20 +84,35 @@ export async function compileModel(file: string, opts: CompileOptions = {}): Pro
     step("quantize");
     g = quantizeGraph(g, ranges);
   }
+  if (fmt) {
+    step(`quantize-fixed (${fixedName(fmt)})`);
+    g = quantizeFixedGraph(g, fmt);
+  }
+  let sg: StepGraph | undefined;
+  if (opts.stream && fmt) bad(`${file}: --stream with --fixed ${opts.fixed} is not supported yet (the Q-format LSTM kernel keeps no state between calls); stream in float or int8`);
+  if (opts.stream) {
+    step("stream");
+    sg = buildStepGraph(g, opts.stream === true ? {} : opts.stream);
+  }
+  const rg = sg ? sg.graph : g; // the graph the module runs: the one-step graph when streaming
   step("plan-memory");
-  const plan = planMemory(g);
+  const plan = planMemory(rg, new Set(sg?.states.map((s) => s.name)));
   let selftest: SelfTest | undefined;
-  if (opts.selftest) selftest = goldenSelfTest(g, calib?.[0]);
+  if (opts.selftest) selftest = sg ? streamSelfTest(g, sg, calib?.[0], fmt) : goldenSelfTest(g, calib?.[0], fmt);
   step("emit");
-  const emitted = emitAssemblyScript(g, plan, selftest);
+  const emitted = emitAssemblyScript(rg, plan, selftest, sg && { states: sg.states, outputPeriods: sg.outputPeriods });
   step("asc");
   const asc = await compileAssemblyScript(emitted.source, { memoryBase: emitted.memoryBase });
-  const manifest = buildManifest(g, plan, emitted, asc, file, mode);
-  return { graph: g, floatGraph, plan, source: emitted.source, wasm: asc.wasm, manifest, header: emitHeader(manifest) };
+  const manifest = buildManifest(rg, plan, emitted, asc, file, fmt ? fixedName(fmt) : mode);
+  if (sg) manifest.stream = { timeAxis: sg.inputAxis, windowSteps: sg.windowSteps, outputPeriods: sg.outputPeriods };
+  return { graph: g, floatGraph, stepGraph: sg, plan, source: emitted.source, wasm: asc.wasm, manifest, header: emitHeader(manifest) };
 }
 
-/** Golden inputs (a calibration sample, else a fixed pseudo-random pattern) and the reference outputs. */
-function goldenSelfTest(g: Graph, sample?: Record<string, Value>): SelfTest {
+/**
+ * Golden inputs (a calibration sample, else a fixed pseudo-random pattern in [-1, 1]) and
+ * the reference outputs. In Q-format mode inputs are converted as constants are.
+ */
+function goldenSelfTest(g: Graph, sample?: Record<string, Value>, fmt?: QFmt): SelfTest {
   const inputs = g.inputs.map((name, k) => {
     const t = tensor(g, name);
     const src = sample?.[name];
@@ -89,6 +122,7 @@ function goldenSelfTest(g: Graph, sample?: Record<string, Value>): SelfTest {
       seed = (Math.imul(seed, 1103515245) + 12345) >>> 0;
       v.data[i] = src ? src.data[i] : ((seed >>> 8) / 2 ** 24) * 2 - 1;
     }
+    if (fmt) return makeValue("int8", v.shape, Array.from(v.data, (x) => qFromReal(x, fmt)));
     return t.quant ? quantizeInput(v, t.quant.scale[0], t.quant.zeroPoint[0]) : v;
   });
   const feeds = Object.fromEntries(g.inputs.map((n, i) => [n, inputs[i]]));

@@ -43,6 +43,13 @@ export async function instantiate(wasm: Uint8Array, manifest: Manifest, name = "
 
 /** Runs one inference on raw tensors (int8 for quantized models) and returns raw outputs. */
 export function runRaw(m: Loaded, inputs: Value[]): Value[] {
+  if (m.manifest.stream) bad(`${m.manifest.source}: this module was compiled with --stream; feed it a sequence (runStream / picojoule run --stream)`);
+  writeInputs(m, inputs);
+  (m.instance.exports.run as () => void)();
+  return readOutputs(m);
+}
+
+function writeInputs(m: Loaded, inputs: Value[]): void {
   const buf = m.memory.buffer;
   m.manifest.inputs.forEach((io, i) => {
     const v = inputs[i];
@@ -50,12 +57,50 @@ export function runRaw(m: Loaded, inputs: Value[]): Value[] {
     if (bytes.length !== io.bytes) bad(`input '${io.name}' needs ${io.bytes} bytes, got ${bytes.length}`);
     new Uint8Array(buf, io.address, io.bytes).set(bytes);
   });
-  (m.instance.exports.run as () => void)();
+}
+
+function readOutputs(m: Loaded): Value[] {
+  const buf = m.memory.buffer;
   return m.manifest.outputs.map((io) => {
     const n = numel(io.shape);
     const src = io.dtype === "int8" ? new Int8Array(buf, io.address, n) : new Float32Array(buf, io.address, n);
     return makeValue(io.dtype === "int8" ? "int8" : "float32", io.shape, src);
   });
+}
+
+/**
+ * Streams raw frames (one time step each, the module's input shape) through step() after
+ * a reset(); returns, per output, the values it wrote and the steps at which it wrote them.
+ */
+export function runStreamRaw(m: Loaded, frames: Value[]): { outputs: Value[][]; steps: number[][] } {
+  if (!m.manifest.stream) bad(`${m.manifest.source}: this module was not compiled with --stream; it has no step()`);
+  const ex = m.instance.exports as Record<string, () => number>;
+  ex.reset();
+  const outputs = m.manifest.outputs.map(() => [] as Value[]), steps = m.manifest.outputs.map(() => [] as number[]);
+  frames.forEach((f, t) => {
+    writeInputs(m, [f]);
+    const fired = ex.step();
+    readOutputs(m).forEach((v, i) => {
+      if (!(fired & (1 << i))) return;
+      outputs[i].push({ ...v, data: v.data.slice() });
+      steps[i].push(t);
+    });
+  });
+  return { outputs, steps };
+}
+
+/** runStreamRaw on float frames, quantizing and dequantizing as the manifest says. */
+export function runStream(m: Loaded, frames: Float32Array[]): { outputs: Float32Array[][]; steps: number[][] } {
+  const io = m.manifest.inputs[0];
+  const raw = frames.map((x) => (io.dtype !== "int8" ? makeValue("float32", io.shape, x) : makeValue("int8", io.shape, Array.from(x, (v) => quantizeValue(v, io.scale!, io.zeroPoint!)))));
+  const r = runStreamRaw(m, raw);
+  return {
+    steps: r.steps,
+    outputs: r.outputs.map((vs, i) => {
+      const o = m.manifest.outputs[i];
+      return vs.map((v) => (o.dtype !== "int8" ? (v.data as Float32Array) : Float32Array.from(v.data, (q) => o.scale! * (q - o.zeroPoint!))));
+    }),
+  };
 }
 
 /** Runs one inference on float inputs, quantizing and dequantizing as the manifest says. */

@@ -158,3 +158,33 @@ describe("picojoule CLI", () => {
     expectBad(pj("run", join(dir, "nowhere")), /--input|no such file/);
   });
 });
+
+describe("picojoule CLI, --fixed Qm.f", () => {
+  const dir = tmpDir();
+  const r = rng(9);
+  const model = writeModel({
+    inputs: [{ name: "x", shape: [1, 4] }], outputs: ["y"],
+    initializers: [{ name: "W", shape: [3, 4], data: uniform(r, 12) }, { name: "b", shape: [3], data: uniform(r, 3) }],
+    nodes: [{ op: "Gemm", inputs: ["x", "W", "b"], outputs: ["y"], attrs: { transB: 1 } }],
+  }, "fixed");
+
+  it("compiles and runs in Q4.4; the summary and model.json name the format", () => {
+    const out = join(dir, "q44");
+    const c = pj("compile", model, "-o", out, "--fixed", "Q4.4", "--selftest", "-q");
+    expect(c.code, c.stderr).toBe(0);
+    expect(c.stdout).toMatch(/-> .*q44\/ \(Q4\.4, /);
+    expect(JSON.parse(readFileSync(join(out, "model.json"), "utf8")).mode).toBe("Q4.4");
+    const res = pj("run", out, "--input", npy(join(dir, "xq.npy"), [2, 1, 4]));
+    expect(res.code, res.stderr).toBe(0);
+    // outputs are dequantized Q4.4 values: multiples of 1/16
+    for (const v of res.stdout.trim().split(/\s+/).map(Number)) expect(Number.isInteger(v * 16)).toBe(true);
+  });
+
+  it("refuses 16-bit formats, bad syntax, and --fixed with --quantize int8 or --calibrate", () => {
+    expectBad(pj("compile", model, "-o", join(dir, "f1"), "--fixed", "Q8.8"), /--fixed Q8\.8: 16-bit formats need int16 storage, which is not implemented yet/);
+    expectBad(pj("compile", model, "-o", join(dir, "f1"), "--fixed", "Q4"), /--fixed Q4: expected Qm\.f/);
+    expectBad(pj("compile", model, "-o", join(dir, "f1"), "--fixed", "Q4.4", "--quantize", "int8"), /--fixed Q4\.4 and --quantize int8 exclude each other/);
+    expectBad(pj("compile", model, "-o", join(dir, "f1"), "--fixed", "Q4.4", "--calibrate", npy(join(dir, "cq.npy"), [4, 1, 4])), /--fixed Q4\.4: --calibrate is not used/);
+    expect(existsSync(join(dir, "f1"))).toBe(false);
+  });
+});

@@ -10,8 +10,10 @@ import { existsSync, statSync, writeFileSync } from "node:fs";
 import { PicoError, bad } from "../util/errors.js";
 import { version } from "../util/paths.js";
 import { compileModel, writeOutputs } from "../pipeline.js";
-import { loadCompiled, runFloat } from "../runner.js";
-import { encodeNpy, readNpy } from "../util/npy.js";
+import { loadCompiled, runFloat, runStream, type Loaded } from "../runner.js";
+import { framesOf } from "../stream/selftest.js";
+import { makeValue } from "../ir/graph.js";
+import { encodeNpy, readNpy, type NpyArray } from "../util/npy.js";
 import { inspectModel } from "./inspect.js";
 
 const HELP: Record<string, string> = {
@@ -31,6 +33,12 @@ Exit codes: 0 ok, 1 internal failure, 2 bad input.`,
   -o, --out <dir>          output folder (default: out/<model name>)
   --quantize none|int8     arithmetic: float32 (none, default) or int8 post-training quantization
   --calibrate <x.npy>      calibration inputs for int8: N x input shape, float32
+  --fixed Qm.f             Q-format fixed point instead (e.g. Q4.4, Q2.6: m integer bits with the
+                           sign, f fractional bits, at most 8 bits for now): the ElasticAI FPGA
+                           arithmetic (truncate, saturate, hard sigmoid / hard tanh); no calibration
+  --stream                 streaming: export step() (one time step per call, state kept inside)
+                           and reset() instead of run(); causal 1-D conv/pool stacks and forward
+                           LSTM/GRU/RNN compute only what each new step changes
   --selftest               embed golden inputs and export selftest(): i32 (0 = matches the reference)
   --shape <name=1x8x8>     static shape for an input whose shape is symbolic (repeatable)
   -q, --quiet              no progress output
@@ -41,6 +49,10 @@ Exit codes: 0 ok, 1 internal failure, 2 bad input.`,
   --output <y.npy>         write outputs (dequantized float32), N x output shape; a model's
                            further outputs go to y.1.npy, y.2.npy, ...
   --labels <y.npy>         int labels: print the top-1 accuracy of output 0
+  --stream                 the module was compiled with --stream: --input holds one sequence
+                           (the input shape with any length along the time axis); it is fed
+                           one step at a time and --output gets, per output, one row per step
+                           at which the output was written
   -h, --help`,
   inspect: `usage: picojoule inspect <model.onnx|dir> [--shape name=1x8x8]
 
@@ -75,14 +87,17 @@ function args(cmd: string, argv: string[], options: ParseArgsConfig["options"]):
 
 async function compileCmd(argv: string[]): Promise<void> {
   const { values: v, positionals } = args("compile", argv, {
-    out: { type: "string", short: "o" }, quantize: { type: "string" }, calibrate: { type: "string" },
-    selftest: { type: "boolean" }, shape: { type: "string", multiple: true }, quiet: { type: "boolean", short: "q" },
+    out: { type: "string", short: "o" }, quantize: { type: "string" }, calibrate: { type: "string" }, fixed: { type: "string" },
+    selftest: { type: "boolean" }, shape: { type: "string", multiple: true }, quiet: { type: "boolean", short: "q" }, stream: { type: "boolean" },
   });
   if (v.help) return void console.log(HELP.compile);
   if (positionals.length !== 1) bad(`compile: expected one model file, got ${positionals.length} (see picojoule compile --help)`);
   const model = positionals[0];
   const quantize = (v.quantize as string | undefined) ?? "none";
   if (quantize !== "none" && quantize !== "int8") bad(`compile: --quantize ${quantize}: expected none or int8`);
+  const fixed = v.fixed as string | undefined;
+  if (fixed !== undefined && quantize === "int8") bad(`compile: --fixed ${fixed} and --quantize int8 exclude each other: choose one arithmetic`);
+  if (fixed !== undefined && v.calibrate) bad(`compile: --fixed ${fixed}: --calibrate is not used (a Q format fixes every range); leave it out`);
   if (v.calibrate && quantize !== "int8") bad(`compile: --calibrate is only used with --quantize int8`);
   const out = (v.out as string | undefined) ?? defaultOut(model);
   if (existsSync(out) && !statSync(out).isDirectory()) bad(`compile: ${out} exists and is not a folder`);
@@ -90,18 +105,46 @@ async function compileCmd(argv: string[]): Promise<void> {
   // progress goes to a terminal only, so piped stderr carries nothing but the error line
   const progress = v.quiet || !process.stderr.isTTY ? undefined : (s: string) => process.stderr.write(`picojoule: ${s}...\n`);
   const c = await compileModel(model, {
-    quantize, calibrate: v.calibrate as string | undefined, selftest: Boolean(v.selftest), shapes: parseShapes(v.shape as string[] | undefined), progress,
+    quantize, fixed, calibrate: v.calibrate as string | undefined, selftest: Boolean(v.selftest), shapes: parseShapes(v.shape as string[] | undefined), progress,
+    stream: Boolean(v.stream),
   });
   const files = writeOutputs(c, out);
   const m = c.manifest;
-  console.log(`${model} -> ${out}/ (${quantize === "int8" ? "int8" : "float32"}, ${((Date.now() - t0) / 1000).toFixed(1)} s)`);
+  console.log(`${model} -> ${out}/ (${m.mode}, ${((Date.now() - t0) / 1000).toFixed(1)} s)`);
   console.log(`  wasm ${m.memory.wasmBytes} B, constants ${m.memory.constantBytes} B, arena ${m.memory.arenaBytes} B (lower bound ${m.memory.arenaLowerBound} B), ${m.memory.pages} page(s)`);
   console.log(`  ${m.layers.length} layers, ${m.totals.params} parameters (${m.totals.paramBytes} B), ${m.totals.macs} MACs per inference`);
   console.log(`  ${files.map((f) => basename(f)).join(", ")}`);
 }
 
+/** run --stream: cuts the sequence into frames along the time axis and writes the outputs step by step. */
+function streamCmd(m: Loaded, arr: NpyArray, file: string, output?: string): void {
+  const io = m.manifest.inputs[0];
+  const ax = m.manifest.stream!.timeAxis;
+  const want = io.shape.map((d, i) => (i === ax ? "T" : String(d))).join("x");
+  if (arr.dtype !== "float32") bad(`${file}: dtype ${arr.dtype}; the sequence must be float32`);
+  if (arr.shape.length !== io.shape.length || arr.shape.some((d, i) => i !== ax && d !== io.shape[i]) || arr.shape[ax] < 1) {
+    bad(`${file}: shape ${arr.shape.join("x")} is not a sequence of input '${io.name}' (${want}, time along axis ${ax})`);
+  }
+  const frames = framesOf(makeValue("float32", arr.shape, arr.data as Float32Array), ax).map((f) => f.data as Float32Array);
+  const r = runStream(m, frames);
+  const written: string[] = [];
+  m.manifest.outputs.forEach((o, k) => {
+    const per = o.shape.reduce((a, b) => a * b, 1);
+    const rows = r.outputs[k];
+    const data = new Float32Array(per * rows.length);
+    rows.forEach((v, i) => data.set(v, i * per));
+    if (output) {
+      const f = k === 0 ? output : output.replace(/(\.npy)?$/, `.${k}.npy`);
+      writeFileSync(f, encodeNpy({ dtype: "float32", shape: [rows.length, ...o.shape], data }));
+      written.push(f);
+    } else for (const v of rows) console.log(Array.from(v, (x) => +x.toPrecision(6)).join(" "));
+  });
+  const counts = r.outputs.map((rows, k) => `${m.manifest.outputs[k].name}: ${rows.length}`).join(", ");
+  console.log(`${frames.length} step(s) streamed (outputs written per step: ${counts})${written.length ? `; outputs written to ${written.join(", ")}` : ""}`);
+}
+
 async function runCmd(argv: string[]): Promise<void> {
-  const { values: v, positionals } = args("run", argv, { input: { type: "string" }, output: { type: "string" }, labels: { type: "string" } });
+  const { values: v, positionals } = args("run", argv, { input: { type: "string" }, output: { type: "string" }, labels: { type: "string" }, stream: { type: "boolean" } });
   if (v.help) return void console.log(HELP.run);
   if (positionals.length !== 1) bad(`run: expected one compiled folder or model.wasm (see picojoule run --help)`);
   if (!v.input) bad(`run: --input <x.npy> is required`);
@@ -110,6 +153,10 @@ async function runCmd(argv: string[]): Promise<void> {
   const io = m.manifest.inputs[0];
   const file = v.input as string;
   const arr = readNpy(file);
+  if (Boolean(m.manifest.stream) !== Boolean(v.stream)) {
+    bad(m.manifest.stream ? `run: ${positionals[0]} was compiled with --stream; pass --stream to feed it a sequence` : `run: --stream needs a module compiled with --stream; ${positionals[0]} was not`);
+  }
+  if (m.manifest.stream) return streamCmd(m, arr, file, v.output as string | undefined);
   const { samplesFromShape } = await import("../io.js");
   const samples = samplesFromShape(io.name, io.shape, arr, file, "input");
   const outs: Float32Array[][] = samples.map((x) => runFloat(m, [x]));

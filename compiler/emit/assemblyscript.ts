@@ -17,6 +17,7 @@ import { opDef } from "../ops/table.js";
 import type { EmitCtx } from "../ops/types.js";
 import type { MemoryPlan } from "../passes/plan-memory.js";
 import { version } from "../util/paths.js";
+import type { StreamSelfTest } from "../stream/selftest.js";
 
 export const ARENA_BASE = 16;
 
@@ -26,6 +27,8 @@ export interface SelfTest {
   /** Float outputs count as different when |got - want| > atol + rtol * |want|. */
   atol: number;
   rtol: number;
+  /** Streaming modules: a golden sequence instead (compiler/stream/selftest.ts). */
+  stream?: StreamSelfTest;
 }
 
 export interface Emitted {
@@ -51,7 +54,13 @@ function literalList(dtype: string, values: ArrayLike<number>): string {
   return lines.join(",\n");
 }
 
-export function emitAssemblyScript(g: Graph, plan: MemoryPlan, selftest?: SelfTest): Emitted {
+/** A streaming model's extras (compiler/stream/step-graph.ts): state windows and output periods. */
+export interface StreamEmit {
+  states: Array<{ name: string; fill: number }>;
+  outputPeriods: number[];
+}
+
+export function emitAssemblyScript(g: Graph, plan: MemoryPlan, selftest?: SelfTest, stream?: StreamEmit): Emitted {
   const imports = new Map<string, Set<string>>();
   const consts: string[] = [];
   const constSym = new Map<string, string>();
@@ -73,6 +82,17 @@ export function emitAssemblyScript(g: Graph, plan: MemoryPlan, selftest?: SelfTe
     return sym;
   };
 
+  // streaming state windows: writable static data, holding their reset value at start
+  const stateSym = new Map<string, string>();
+  const resetLines: string[] = [];
+  for (const st of stream?.states ?? []) {
+    const t = tensor(g, st.name);
+    const n = numel(t.shape);
+    const sym = addConst(st.name, t.dtype, new Array(n).fill(st.fill), `${st.name}: ${t.dtype} ${t.shape.join("x")}, streaming state (reset value ${st.fill})`);
+    stateSym.set(st.name, sym);
+    resetLines.push(t.dtype === "float32" ? `  for (let i = 0; i < ${n}; i++) store<f32>(${sym} + (<usize>i << 2), ${Math.fround(st.fill)});` : `  memory.fill(${sym}, ${st.fill & 255}, ${n});`);
+  }
+
   const need = (file: string, fn: string) => {
     if (!imports.has(file)) imports.set(file, new Set());
     imports.get(file)!.add(fn);
@@ -90,6 +110,8 @@ export function emitAssemblyScript(g: Graph, plan: MemoryPlan, selftest?: SelfTe
         }
         return sym;
       }
+      const st = stateSym.get(name);
+      if (st) return st;
       const off = plan.offsets.get(name);
       if (off === undefined) internal(`tensor '${name}' has no arena slot`);
       return arenaAddr(off!);
@@ -105,12 +127,16 @@ export function emitAssemblyScript(g: Graph, plan: MemoryPlan, selftest?: SelfTe
 
   for (const node of g.nodes) {
     const def = opDef(node.op);
+    const period: number = stream ? node.attrs.period : 1;
+    const mark = body.length;
     const ins = node.inputs.filter((x) => x).map((x) => `${x} ${tensor(g, x).shape.join("x")}`).join(", ");
     const outs = node.outputs.filter((x) => x).map((x) => `${x} ${tensor(g, x).shape.join("x")}`).join(", ");
-    body.push(`  // ${node.op} '${node.name}'${node.q ? " int8" : ""}: ${ins} -> ${outs}`);
+    const arith = node.q?.fixed ? ` Q${node.q.fixed.m}.${node.q.fixed.f}` : node.q ? " int8" : "";
+    body.push(`  // ${node.op} '${node.name}'${arith}: ${ins} -> ${outs}`);
     if (def.alias) { body.push("  //   (view: shares its input's buffer)"); continue; }
     if (!def.emit) internal(`${node.op} has no kernel`);
     def.emit(node, e);
+    if (period > 1) body.splice(mark + 1, 0, `  if (step_t % ${period} == 0) {`), body.push("  }");
   }
 
   const inputAddrs = g.inputs.map((n) => ARENA_BASE + plan.offsets.get(n)!);
@@ -120,7 +146,24 @@ export function emitAssemblyScript(g: Graph, plan: MemoryPlan, selftest?: SelfTe
   const bytesOf = (names: string[]) => names.map((n) => { const t = tensor(g, n); return numel(t.shape) * (t.dtype === "float32" ? 4 : 1); });
 
   let selftestSrc = "";
-  if (selftest) {
+  if (selftest?.stream) {
+    const st = selftest.stream;
+    const lines: string[] = ["  reset();", "  let bad = 0;", "  let fired = 0;"];
+    st.frames.forEach((f, k) => {
+      const sym = addConst(`selftest_step${k}`, f.dtype, f.data, `golden frame ${k}`);
+      lines.push(`  memory.copy(${inputAddrs[0]}, ${sym}, ${bytesOf(g.inputs)[0]});`, "  fired = step();");
+      st.expected[k].forEach((v, i) => {
+        if (!v) return;
+        const osym = addConst(`selftest_step${k}_out${i}`, v.dtype, v.data, `reference output ${i} at step ${k}`);
+        const fn = v.dtype === "float32" ? "count_diff_f32" : "count_diff_i8";
+        const tol = v.dtype === "float32" ? `, ${st.atol}, ${st.rtol}` : "";
+        need("selftest", fn);
+        lines.push(`  bad += (fired & ${1 << i}) == 0 ? ${v.data.length} : ${fn}(${outputAddrs[i]}, ${osym}, ${v.data.length}${tol});`);
+      });
+    });
+    lines.push("  reset();", "  return bad;");
+    selftestSrc = `\n/** Resets, runs the embedded golden sequence step by step, resets again; returns the number of output elements that differ from the reference. */\nexport function selftest(): i32 {\n${lines.join("\n")}\n}\n`;
+  } else if (selftest) {
     const lines: string[] = [];
     selftest.inputs.forEach((v, i) => {
       const sym = addConst(`selftest_in${i}`, v.dtype, v.data, `golden input ${i}`);
@@ -141,7 +184,8 @@ export function emitAssemblyScript(g: Graph, plan: MemoryPlan, selftest?: SelfTe
   const memoryBase = Math.ceil((ARENA_BASE + plan.arenaBytes) / 16) * 16;
   const importLines = [...imports.entries()].sort(([a], [b]) => (a < b ? -1 : 1))
     .map(([file, fns]) => `import { ${[...fns].sort().join(", ")} } from "./runtime-as/kernels/${file}";`);
-  const mode = g.nodes.some((n) => n.q) ? "int8" : "float32";
+  const fx = g.nodes.find((n) => n.q?.fixed)?.q?.fixed;
+  const mode = fx ? `Q${fx.m}.${fx.f}` : g.nodes.some((n) => n.q) ? "int8" : "float32";
   const source = [
     `// ${basename(g.source)} compiled by picojoule ${version()} (${mode}). Generated: edit the model, not this file.`,
     `// Arena: ${plan.arenaBytes} bytes at address ${ARENA_BASE} (lower bound ${plan.lowerBound}); constants start at ${memoryBase}.`,
@@ -151,10 +195,12 @@ export function emitAssemblyScript(g: Graph, plan: MemoryPlan, selftest?: SelfTe
     "",
     ...consts,
     "",
-    "/** One inference: reads the input buffers, writes the output buffers. */",
-    "export function run(): void {",
-    ...body,
-    "}",
+    ...(stream ? streamFns(body, resetLines, stream) : [
+      "/** One inference: reads the input buffers, writes the output buffers. */",
+      "export function run(): void {",
+      ...body,
+      "}",
+    ]),
     "",
     `/** Address of input i (${g.inputs.map((n, i) => `${i}: '${n}' ${tensor(g, n).dtype} ${tensor(g, n).shape.join("x")}`).join("; ")}). */`,
     ioFn("input_ptr", inputAddrs),
@@ -166,6 +212,42 @@ export function emitAssemblyScript(g: Graph, plan: MemoryPlan, selftest?: SelfTe
     selftestSrc,
   ].join("\n");
   return { source, memoryBase, inputAddrs, outputAddrs };
+}
+
+/**
+ * step() and reset() of a streaming model: step runs the layers due at this step (a layer
+ * with period P runs when step_t % P == 0) and returns a bit mask of the outputs it wrote;
+ * reset() restores every state window and makes recurrent layers restart from their
+ * initial state (stream_mode 1 on the first step after a reset, 2 later).
+ */
+function streamFns(body: string[], resetLines: string[], stream: StreamEmit): string[] {
+  const fired = stream.outputPeriods.map((p, i) => (p === 1 ? `  fired |= ${1 << i};` : `  if (step_t % ${p} == 0) fired |= ${1 << i};`));
+  return [
+    "/** Steps since the last reset. */",
+    "let step_t: i32 = 0;",
+    "/** 1 on the first step after a reset (recurrent layers start from their initial state), then 2. */",
+    "let stream_mode: i32 = 1;",
+    "",
+    "/** Consumes one input frame; returns a bit mask of the outputs written (bit i: output i). */",
+    "export function step(): i32 {",
+    ...body,
+    "  let fired = 0;",
+    ...fired,
+    "  step_t++;",
+    "  stream_mode = 2;",
+    "  return fired;",
+    "}",
+    "",
+    "/** Forgets the stream: clears every layer's window and the recurrent state. */",
+    "export function reset(): void {",
+    ...resetLines,
+    "  step_t = 0;",
+    "  stream_mode = 1;",
+    "}",
+    "",
+    "/** Steps consumed since the last reset. */",
+    "export function steps_since_reset(): i32 { return step_t; }",
+  ];
 }
 
 function quantNote(q: { scale: number[]; zeroPoint: number[] }): string {

@@ -38,7 +38,8 @@ export interface LayerInfo {
 export interface Manifest {
   picojoule: string;
   source: string;
-  mode: "float32" | "int8";
+  /** "float32", "int8", or a Q format such as "Q4.4" (--fixed; int8 storage). */
+  mode: string;
   inputs: IOInfo[];
   outputs: IOInfo[];
   memory: {
@@ -54,6 +55,12 @@ export interface Manifest {
   totals: { macs: number; params: number; paramBytes: number };
   layers: LayerInfo[];
   exports: string[];
+  /**
+   * Streaming models (--stream): the input's time axis in the original model, the window
+   * length it was exported with, and each output's period (written on steps t % period == 0).
+   * Layers' MACs are then per executed step of the layer; see layers[].period.
+   */
+  stream?: { timeAxis: number; windowSteps: number; outputPeriods: number[] };
 }
 
 export function layerTable(g: Graph, plan: MemoryPlan): LayerInfo[] {
@@ -74,7 +81,7 @@ export function layerTable(g: Graph, plan: MemoryPlan): LayerInfo[] {
   });
 }
 
-export function buildManifest(g: Graph, plan: MemoryPlan, em: Emitted, asc: AscResult, file: string, mode: "none" | "int8"): Manifest {
+export function buildManifest(g: Graph, plan: MemoryPlan, em: Emitted, asc: AscResult, file: string, mode: string): Manifest {
   const io = (names: string[], addrs: number[]): IOInfo[] => names.map((name, i) => {
     const t = tensor(g, name);
     return {
@@ -84,12 +91,13 @@ export function buildManifest(g: Graph, plan: MemoryPlan, em: Emitted, asc: AscR
     };
   });
   const layers = layerTable(g, plan);
-  const exports = ["memory", "run", "input_ptr", "input_bytes", "output_ptr", "output_bytes", "arena_bytes", "__data_end", "__heap_base"];
+  const entry = em.source.includes("export function step()") ? ["step", "reset", "steps_since_reset"] : ["run"];
+  const exports = ["memory", ...entry, "input_ptr", "input_bytes", "output_ptr", "output_bytes", "arena_bytes", "__data_end", "__heap_base"];
   if (em.source.includes("export function selftest")) exports.push("selftest");
   return {
     picojoule: version(),
     source: basename(file),
-    mode: mode === "int8" ? "int8" : "float32",
+    mode: mode === "none" ? "float32" : mode,
     inputs: io(g.inputs, em.inputAddrs),
     outputs: io(g.outputs, em.outputAddrs),
     memory: {

@@ -77,3 +77,47 @@ export function truncDiv(a: number, b: number): number {
   const q = floorDiv(Math.abs(a), Math.abs(b));
   return (a < 0) !== (b < 0) ? -q : q;
 }
+
+// ---------------------------------------------------------------------------------------
+// Q-format arithmetic (--fixed Qm.f; compiler/ops/INT8.md, "Q-format mode"), mirroring
+// ElasticAI's fixed-point software model: every value is an integer q meaning q / 2^f,
+// saturated to the W = m + f bit two's complement range [lo, hi]; products and sums of
+// products are exact and converted back to the grid ONCE, by division by 2^f truncating
+// toward zero, then saturated. runtime-as/qformat.ts mirrors these functions.
+
+/** A Q format: m integer bits (sign included) and f fractional bits; lo/hi its integer range. */
+export interface QFmt { m: number; f: number; lo: number; hi: number }
+
+export function qFmt(m: number, f: number): QFmt {
+  const w = m + f;
+  return { m, f, lo: -(2 ** (w - 1)), hi: 2 ** (w - 1) - 1 };
+}
+
+/** A real constant on the grid: sat(trunc(x * 2^f)) (round toward zero, then saturate). */
+export function qFromReal(x: number, q: QFmt): number {
+  if (Number.isNaN(x)) throw new Error("NaN has no fixed-point value");
+  return clamp(Math.trunc(x * 2 ** q.f), q.lo, q.hi) + 0; // + 0: no -0
+}
+
+/** An exact sum of products (scale 2^-2f) back on the grid: sat(truncdiv(acc, 2^f)). */
+export function qCut(acc: number, q: QFmt): number {
+  return clamp(truncDiv(acc, 2 ** q.f), q.lo, q.hi) + 0; // + 0: no -0
+}
+
+/** Product of two grid values: sat(truncdiv(a * b, 2^f)). */
+export function qMul(a: number, b: number, q: QFmt): number {
+  return qCut(a * b, q);
+}
+
+/** Hard sigmoid x/6 + 1/2 on [-3, 3], 0 below, 1 (saturated to hi) above. */
+export function qHardSigmoid(x: number, q: QFmt): number {
+  const three = 3 * 2 ** q.f;
+  if (x <= -three) return 0;
+  if (x >= three) return Math.min(2 ** q.f, q.hi);
+  return truncDiv(x + three, 6);
+}
+
+/** Hard tanh: clamp(x, -1, 1) on the grid (1 saturated to hi). */
+export function qHardTanh(x: number, q: QFmt): number {
+  return clamp(x, -(2 ** q.f), Math.min(2 ** q.f, q.hi));
+}

@@ -98,7 +98,7 @@ function importNode(g: Graph, np: Any, index: number): void {
     return;
   }
   const def = OPS.get(op);
-  if (!def) {
+  if (!def || op === "StreamShift") {
     bad(`${file}: node '${name}' has op type ${op} (opset ${g.opset}), which picojoule does not support; supported: ${SUPPORTED.join(", ")}`);
   }
   for (const input of node.inputs) {

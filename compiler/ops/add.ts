@@ -10,11 +10,15 @@
  *   b' = mbqm((b - z_b) << 20, m_b),   m_b = s_b / (2 max(s_a, s_b))
  *   y  = clamp(mbqm(a' + b', m_o) + z_y, qmin, qmax),   m_o = 2 max(s_a, s_b) / (2^20 s_y)
  * Constant operands are quantized per tensor, asymmetric (actQuant).
+ *
+ * Q format (--fixed, ElasticAI's add): operands share the grid, so y = clamp(sat(a + b),
+ * qmin, qmax), sat the format's saturation and qmin/qmax a fused Relu/Clip's bounds on the
+ * grid; a constant operand is converted like every constant. Kernel add_q8.
  */
 import { numel, type Value } from "../ir/graph.js";
-import { clamp, mbqm, quantizeMultiplier } from "../ir/fixedpoint.js";
+import { clamp, mbqm, qFmt, quantizeMultiplier } from "../ir/fixedpoint.js";
 import type { OpDef } from "./types.js";
-import { actBounds, actQBounds, broadcastBinary, f32, outT } from "./util.js";
+import { actBounds, actFixedBounds, actQBounds, broadcastBinary, f32, outT } from "./util.js";
 import { binaryInfer, binaryNormalize, binaryRef, binaryPlan, operandB, tensorQuant } from "./binary.js";
 
 export const LEFT_SHIFT = 20;
@@ -28,6 +32,10 @@ export const Add: OpDef = {
   int(node, [a, b0]): Value[] {
     const b = operandB(node, b0);
     const q = node.q!;
+    if (q.fixed) {
+      const F = qFmt(q.fixed.m, q.fixed.f);
+      return [broadcastBinary(a, b, "int8", (x, y) => clamp(clamp(x + y, F.lo, F.hi), q.qmin, q.qmax), `Add '${node.name}'`)];
+    }
     const one = 1 << LEFT_SHIFT;
     return [broadcastBinary(a, b, "int8", (x, y) => {
       const xa = mbqm(Math.imul(x - q.za, one), q.ma, q.sha);
@@ -50,10 +58,17 @@ export const Add: OpDef = {
       ...actQBounds(node, Y.s, Y.z),
     };
   },
+  fixed(node, _g, fx) {
+    for (const n of [...node.inputs, node.outputs[0]]) fx.q(n);
+    node.q = { fixed: { m: fx.fmt.m, f: fx.fmt.f }, ...actFixedBounds(node, fx.fmt) };
+  },
   emit(node, e) {
     const io = [e.addr(node.inputs[0]), e.addr(node.inputs[1]), e.addr(node.outputs[0]), e.data("bcast", "int32", binaryPlan(e.g, node))];
     const q = node.q;
-    if (!q) {
+    if (q?.fixed) {
+      const F = qFmt(q.fixed.m, q.fixed.f);
+      e.call("add", "add_q8", [...io, F.lo, F.hi, q.qmin, q.qmax]);
+    } else if (!q) {
       const { min, max } = actBounds(node);
       e.call("add", "add_f32", [...io, f32(min), f32(max)]);
     } else {

@@ -17,12 +17,19 @@
  *   acc = bias[n] + sum_k (a[m,k] - z_a) * w[n,k]          (int32, wrapping)
  *   y   = clamp(mbqm(acc, mult[n], shift[n]) + z_y, qmin, qmax),  mult/shift = Q31(s_a s_w[n] / s_y)
  * MatMul with a constant 2-D B reuses this form (fcInt, emitFc).
+ *
+ * Q format (--fixed Qm.f, ops/INT8.md "Q-format mode"), canonical form only: W and b are
+ * converted to the grid like every constant, and with sat the format's saturation,
+ *   acc = sum_k a[m,k] w[n,k]   (exact in int32; K is bounded so that it cannot overflow)
+ *   y   = clamp(sat(sat(truncdiv(acc, 2^f)) + b[n]), qmin, qmax)
+ * (ElasticAI's matmul then add), qmin/qmax being a fused Relu/Clip's bounds on the grid.
+ * Kernel fc_q8 (runtime-as/kernels/fc-q.ts); MatMul by a constant reuses it.
  */
 import { bad, shapeStr } from "../util/errors.js";
 import { freshName, isConst, makeValue, numel, tensor, type Data, type Graph, type Node, type Value } from "../ir/graph.js";
-import { clamp, mbqm, quantizeMultiplier } from "../ir/fixedpoint.js";
-import type { EmitCtx, OpDef, QuantCtx } from "./types.js";
-import { actBounds, actQBounds, attrFloat, attrInt, bcastStrides, clampF, f32, inT, outT, where } from "./util.js";
+import { clamp, mbqm, qCut, qFmt, quantizeMultiplier } from "../ir/fixedpoint.js";
+import type { EmitCtx, FixedCtx, OpDef, QuantCtx } from "./types.js";
+import { actBounds, actFixedBounds, actQBounds, attrFloat, attrInt, bcastStrides, clampF, f32, inT, outT, where } from "./util.js";
 import { quantizeBias } from "./conv.js";
 
 interface Dims { M: number; N: number; K: number }
@@ -97,6 +104,44 @@ export function quantizeFc(node: Node, g: Graph, qc: QuantCtx, extra: Record<str
     mult: mults.map((m) => m.mult), shift: mults.map((m) => m.shift),
     ...actQBounds(node, Y.s, Y.z),
   };
+}
+
+/**
+ * Q-format parameters of a fully connected node whose inputs are [A, W [N,K] float, bias?]:
+ * converts W and the bias to the grid and fills node.q.
+ */
+export function fixedFc(node: Node, g: Graph, fx: FixedCtx, extra: Record<string, unknown> = {}): void {
+  const [an, wn, bn = ""] = node.inputs;
+  const K = tensor(g, wn).shape[1];
+  const w = fx.fmt.m + fx.fmt.f;
+  if (K * 2 ** (2 * w - 2) >= 2 ** 31) bad(`${where(g, node)}: K = ${K} is too large for int32 sums of ${w}-bit products in Q${fx.fmt.m}.${fx.fmt.f}`);
+  for (const n of [an, wn, bn, node.outputs[0]]) fx.q(n);
+  node.q = { ...extra, fixed: { m: fx.fmt.m, f: fx.fmt.f }, ...actFixedBounds(node, fx.fmt) };
+}
+
+/** The Q-format fully connected layer: y[m,n] = clamp(sat(qCut(sum_k a w) + b[n]), qmin, qmax). */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+export function fcFixed(a: Data, w: Data, bias: Data | undefined, M: number, N: number, K: number, q: Record<string, any>, shape: number[]): Value {
+  const F = qFmt(q.fixed.m, q.fixed.f);
+  const y = makeValue("int8", shape);
+  for (let m = 0; m < M; m++)
+    for (let n = 0; n < N; n++) {
+      let acc = 0;
+      for (let k = 0; k < K; k++) acc += a[m * K + k] * w[n * K + k];
+      y.data[m * N + n] = clamp(clamp(qCut(acc, F) + (bias ? bias[n] : 0), F.lo, F.hi), q.qmin, q.qmax);
+    }
+  return y;
+}
+
+/** Emits the Q-format fully connected kernel (inputs [A, W int8 [N,K], bias?]). */
+export function emitFcQ8(node: Node, e: EmitCtx, d: Dims): void {
+  const q = node.q!;
+  const F = qFmt(q.fixed.m, q.fixed.f);
+  const bn = node.inputs[2];
+  e.call("fc-q", "fc_q8", [
+    e.addr(node.inputs[0]), e.addr(node.inputs[1]), bn ? e.addr(bn) : "0", e.addr(node.outputs[0]),
+    d.M, d.N, d.K, F.f, F.lo, F.hi, q.qmin, q.qmax,
+  ]);
 }
 
 /** Emits the f32 fully connected kernel; `w` is an address expression of a [N, K] float32 matrix. */
@@ -211,7 +256,14 @@ export const Gemm: OpDef = {
   int(node, ins) {
     const [a, w, b] = ins;
     const { M, N, K } = canonDims(a.shape, w.shape, `Gemm '${node.name}'`);
+    if (node.q!.fixed) return [fcFixed(a.data, w.data, b?.data, M, N, K, node.q!, [M, N])];
     return [fcInt(a.data, w.data, b.data, M, N, K, node.q!, [M, N])];
+  },
+  fixed(node, g, fx) {
+    if (!node.attrs.canonical) {
+      bad(`${where(g, node)}: only a fully connected Gemm (constant B, per-column constant C, no real transA) has a Q${fx.fmt.m}.${fx.fmt.f} form; compile without --fixed`);
+    }
+    fixedFc(node, g, fx);
   },
   quantize(node, g, qc) {
     if (!node.attrs.canonical) {
@@ -224,7 +276,8 @@ export const Gemm: OpDef = {
     const a = tensor(e.g, an), b = tensor(e.g, bn);
     const d = dimsOf(node, a.shape, b.shape, where(e.g, node));
     if (node.attrs.canonical) {
-      if (node.q) emitFcS8(node, e, d);
+      if (node.q?.fixed) emitFcQ8(node, e, d);
+      else if (node.q) emitFcS8(node, e, d);
       else emitFcF32(node, e, e.addr(an), e.addr(bn), cn ? e.addr(cn) : "0", e.addr(node.outputs[0]), d);
       return;
     }

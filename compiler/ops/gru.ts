@@ -26,7 +26,7 @@ import type { OpDef } from "./types.js";
 import { f32 } from "./util.js";
 import {
   actArgs, actRef, actsOf, clipTo, commonArgs, dirInput, dot, geomOf, inferRecurrent, normalizeRecurrent,
-  refRecurrent, stepsOf, stridesOf, type Cell, type RecKind,
+  refRecurrent, stepsOf, streamArg, stridesOf, type Cell, type RecKind,
 } from "./recurrent.js";
 import { dotH, dotX, gatePre, intArgs, intRecurrent, mul15, quantizeRecurrent, sat16, sig, tanh16, type IntCell, type RecQ } from "./recurrent-int.js";
 
@@ -97,7 +97,7 @@ export const GRU: OpDef = {
       for (let d = 0; d < D; d++) {
         e.call("gru", "gru_s8", [
           e.addr(node.inputs[0]), `${e.addr(node.inputs[1])} + ${d * 3 * H * I}`, `${e.addr(node.inputs[2])} + ${d * 3 * H * H}`,
-          ...intArgs(node, e, KIND, d), node.attrs.linear_before_reset,
+          ...intArgs(node, e, KIND, d), node.attrs.linear_before_reset, streamArg(node),
         ]);
       }
       return;
@@ -107,7 +107,7 @@ export const GRU: OpDef = {
       e.call("gru", "gru_f32", [
         e.addr(node.inputs[0]), dirInput(node, e, 1, d, 3 * H * I), dirInput(node, e, 2, d, 3 * H * H),
         dirInput(node, e, 3, d, 6 * H), dirInput(node, e, 5, d, stridesOf(gm).sd),
-        ...common(d), ...actArgs(actsOf(node, KIND, d)), f32(node.attrs.clip), node.attrs.linear_before_reset,
+        ...common(d), ...actArgs(actsOf(node, KIND, d)), f32(node.attrs.clip), node.attrs.linear_before_reset, streamArg(node),
       ]);
     }
   },

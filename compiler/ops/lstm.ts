@@ -14,14 +14,17 @@
  *   c' = sat16(rdbpot(f c, 15) + rdbpot(i g, 30 - cf))                         [Q(15-cf).cf]
  *   h' = rdbpot(o tanh(c'_Q3.12), 15) with o = sig(a_o)                         [Q0.15]
  * where c'_Q3.12 = rdbpot(c', cf - 12) when cf >= 12, else sat16(c' * 2^(12 - cf)).
+ *
+ * Q-format (--fixed Qm.f, the ElasticAI FPGA cell with hard sigmoid / hard tanh): lstm-q.ts.
  */
 import { tensor } from "../ir/graph.js";
 import { rdbpot } from "../ir/fixedpoint.js";
 import type { OpDef } from "./types.js";
+import { emitLstmQ, fixedLstm, intLstmQ } from "./lstm-q.js";
 import { f32 } from "./util.js";
 import {
   actArgs, actRef, actsOf, clipTo, commonArgs, dirInput, dot, geomOf, inferRecurrent, normalizeRecurrent,
-  refRecurrent, stateOut, stepsOf, stridesOf, type Cell, type RecKind,
+  refRecurrent, stateOut, stepsOf, streamArg, stridesOf, type Cell, type RecKind,
 } from "./recurrent.js";
 import {
   dotH, dotX, gatePre, intArgs, intRecurrent, lstmIntArgs, mul15, quantizeRecurrent, sat16, sig, tanh16,
@@ -59,6 +62,7 @@ export const LSTM: OpDef = {
     return refRecurrent(node, ins, KIND, cell, observe);
   },
   int(node, ins) {
+    if (node.q!.fixed) return intLstmQ(node, ins);
     const [x, w, r] = ins;
     const q = node.q as RecQ;
     const { I, H } = geomOf(node, x.shape);
@@ -81,14 +85,16 @@ export const LSTM: OpDef = {
     return intRecurrent(node, ins, KIND, cell);
   },
   quantize: (node, g, qc) => quantizeRecurrent(node, g, qc, KIND),
+  fixed: fixedLstm,
   emit(node, e) {
+    if (node.q?.fixed) return emitLstmQ(node, e);
     const gm = geomOf(node, tensor(e.g, node.inputs[0]).shape);
     const { I, H, D } = gm;
     if (node.q) {
       for (let d = 0; d < D; d++) {
         e.call("lstm", "lstm_s8", [
           e.addr(node.inputs[0]), `${e.addr(node.inputs[1])} + ${d * 4 * H * I}`, `${e.addr(node.inputs[2])} + ${d * 4 * H * H}`,
-          ...intArgs(node, e, KIND, d), ...lstmIntArgs(node, e, d),
+          ...intArgs(node, e, KIND, d), ...lstmIntArgs(node, e, d), streamArg(node),
         ]);
       }
       return;
@@ -99,7 +105,7 @@ export const LSTM: OpDef = {
       e.call("lstm", "lstm_f32", [
         e.addr(node.inputs[0]), dirInput(node, e, 1, d, 4 * H * I), dirInput(node, e, 2, d, 4 * H * H),
         dirInput(node, e, 3, d, 8 * H), dirInput(node, e, 7, d, 3 * H), dirInput(node, e, 5, d, sd), dirInput(node, e, 6, d, sd),
-        stateOut(node, e, 2, d), ...common(d), ...actArgs(actsOf(node, KIND, d)), f32(node.attrs.clip), node.attrs.input_forget,
+        stateOut(node, e, 2, d), ...common(d), ...actArgs(actsOf(node, KIND, d)), f32(node.attrs.clip), node.attrs.input_forget, streamArg(node),
       ]);
     }
   },

@@ -17,13 +17,16 @@
  *   Q31(s_a s_b / s_y):
  *     acc = sum_k (a[m,k] - z_a) (b[k,n] - z_b)   (int32, wrapping)
  *     y   = clamp(mbqm(acc, mult, shift) + z_y, qmin, qmax)
+ *
+ * Q format (--fixed): only the constant-B form, exactly canonical Gemm's Q form (gemm.ts,
+ * fc_q8) with W = B^T and no bias; a MatMul of two run-time operands is refused.
  */
 import { bad, shapeStr } from "../util/errors.js";
 import { freshName, makeValue, numel, tensor, type Data } from "../ir/graph.js";
 import { clamp, mbqm, quantizeMultiplier } from "../ir/fixedpoint.js";
 import type { OpDef } from "./types.js";
 import { actBounds, actQBounds, bcastStrides, broadcastShape, clampF, f32, inT, outT, requireFloat, where } from "./util.js";
-import { emitFcF32, emitFcS8, fcInt, perTensor, quantizeFc } from "./gemm.js";
+import { emitFcF32, emitFcQ8, emitFcS8, fcFixed, fcInt, fixedFc, perTensor, quantizeFc } from "./gemm.js";
 
 export interface MatMulGeom {
   M: number; N: number; K: number;
@@ -86,6 +89,10 @@ export const MatMul: OpDef = {
   },
   int(node, [a, b, bias]) {
     const q = node.q!;
+    if (q.fixed) {
+      const [N, K] = b.shape;
+      return [fcFixed(a.data, b.data, undefined, numel(a.shape) / K, N, K, q, q.out)];
+    }
     if (q.fc) {
       const [N, K] = b.shape;
       return [fcInt(a.data, b.data, bias.data, numel(a.shape) / K, N, K, q, q.out)];
@@ -121,10 +128,27 @@ export const MatMul: OpDef = {
     const m = quantizeMultiplier((qa.s * qb.s) / qy.s);
     node.q = { za: qa.z, zb: qb.z, zy: qy.z, mult: m.mult, shift: m.shift, ...actQBounds(node, qy.s, qy.z) };
   },
+  fixed(node, g, fx) {
+    const [an, bn] = node.inputs;
+    const A = tensor(g, an), B = tensor(g, bn);
+    const geo = matmulGeom(A.shape, B.shape, where(g, node));
+    if (!B.data || B.dtype !== "float32" || B.shape.length > 2) {
+      bad(`${where(g, node)}: only a MatMul by a constant matrix (B of rank 1 or 2) has a Q${fx.fmt.m}.${fx.fmt.f} form; B '${bn}' is ${B.data ? `a constant of shape ${shapeStr(B.shape)}` : "computed at run time"}; compile without --fixed`);
+    }
+    const wn = freshName(g, `${bn}::T`);
+    g.tensors.set(wn, { name: wn, dtype: "float32", shape: [geo.N, geo.K], data: transposeKN(B.data!, geo.K, geo.N) });
+    node.inputs = [an, wn];
+    fixedFc(node, g, fx, { out: geo.out });
+  },
   emit(node, e) {
     const [an, bn] = node.inputs, yn = node.outputs[0];
     const A = tensor(e.g, an), B = tensor(e.g, bn);
     const q = node.q;
+    if (q?.fixed) {
+      const [N, K] = B.shape;
+      emitFcQ8(node, e, { M: numel(A.shape) / K, N, K });
+      return;
+    }
     if (q?.fc) {
       const [N, K] = B.shape;
       emitFcS8(node, e, { M: numel(A.shape) / K, N, K });

@@ -23,13 +23,18 @@
  * (I * 255 * 127 and H * 32768 * 127 below 2^31). Only the default activations have an
  * integer form (LSTM sigmoid/tanh/tanh, GRU sigmoid/tanh, RNN tanh), and LSTM peepholes
  * have none; such nodes are refused with --quantize int8 rather than approximated.
+ *
+ * Streaming (node.attrs.stream; see recurrent.ts): the state carried from one execution to
+ * the next is the int16 h (and c), never the int8 Y_h / Y_c, so T one-step executions equal
+ * one T-step execution bit for bit. The interpreter keeps it in recurrent.ts's streamStates;
+ * the s8 kernels keep it in their int16 scratch, enlarged to B * 3 * H per direction.
  */
 import { bad } from "../util/errors.js";
 import { internalName, makeValue, tensor, type Data, type Graph, type Node, type Value } from "../ir/graph.js";
 import { clamp, mbqm, quantizeMultiplier, rdbpot, roundHalfAway } from "../ir/fixedpoint.js";
 import type { EmitCtx, QuantCtx } from "./types.js";
 import { where } from "./util.js";
-import { geomOf, stridesOf, type RecKind } from "./recurrent.js";
+import { geomOf, streamEnd, streamStart, stridesOf, type RecKind, type StreamState } from "./recurrent.js";
 
 export const Q_GATE = 12; // fractional bits of gate pre-activations
 export const Q_H = 15; // fractional bits of h and of gate outputs
@@ -204,14 +209,21 @@ export function intRecurrent(node: Node, ins: Value[], kind: RecKind, cell: IntC
   const shapes = gm.layout ? { y: [B, T, D, H], s: [B, D, H] } : { y: [T, D, B, H], s: [D, B, H] };
   const y = makeValue("int8", shapes.y), yh = makeValue("int8", shapes.s), yc = makeValue("int8", shapes.s);
   const lens: number[] | undefined = node.attrs.seqLens;
+  const from = streamStart(node);
+  const end: StreamState = { h: [], c: [] };
   for (let d = 0; d < D; d++) {
     const rev = node.attrs.direction === "reverse" || d === 1;
     for (let b = 0; b < B; b++) {
       const so = d * st.sd + b * st.sb;
       let h = new Int32Array(H), hn = new Int32Array(H);
       const c = new Int32Array(H);
-      initState(q.h0, ins[5], so, H, h);
-      if (kind.op === "LSTM") initState(q.c0, ins[6], so, H, c);
+      if (from) {
+        h.set(from.h[d * B + b]);
+        c.set(from.c[d * B + b]);
+      } else {
+        initState(q.h0, ins[5], so, H, h);
+        if (kind.op === "LSTM") initState(q.c0, ins[6], so, H, c);
+      }
       const L = lens ? lens[b] : T;
       for (let s = 0; s < L; s++) {
         const t = rev ? L - 1 - s : s;
@@ -225,8 +237,11 @@ export function intRecurrent(node: Node, ins: Value[], kind: RecKind, cell: IntC
         yh.data[so + j] = requant8(h[j], q.yh);
         yc.data[so + j] = requant8(c[j], q.yc);
       }
+      end.h.push(Int32Array.from(h));
+      end.c.push(Int32Array.from(c));
     }
   }
+  streamEnd(node, end);
   return kind.op === "LSTM" ? [y, yh, yc] : [y, yh];
 }
 
@@ -253,7 +268,10 @@ function tableSyms(e: EmitCtx): { sig: string; tanh: string } {
  * per-row multipliers and biases of that direction, zero point, clip, the tables, the
  * initial h (kind, pointer, zero point, multiplier), sequence lengths, Y / Y_h pointers with
  * their requantization, the int16 scratch (3 H-vectors: h ping-pong and c or r . h), the
- * sizes and element strides (in bytes equal to elements: every tensor here is int8).
+ * sizes and element strides (in bytes equal to elements: every tensor here is int8). A
+ * streaming node's scratch holds 3 H-vectors per batch entry (B * 3 * H: entry b's first
+ * vector keeps its h between runs, LSTM's third its c); the kernels' last argument
+ * (`stream`, see streamArg in recurrent.ts) is appended by each op's emitter.
  */
 export function intArgs(node: Node, e: EmitCtx, kind: RecKind, d: number): Array<string | number> {
   const q = node.q as RecQ;
@@ -271,7 +289,7 @@ export function intArgs(node: Node, e: EmitCtx, kind: RecKind, d: number): Array
     return [name ? (off ? `${e.addr(name)} + ${off}` : e.addr(name)) : "0", o.z, o.mult, o.shift];
   };
   const init = (s: InitQ, i: number) => initArgs(node, e, s, i, d * st.sd);
-  const scratch = e.data(`${key}_state16_${d}`, "int16", new Int16Array(3 * H).fill(-1));
+  const scratch = e.data(`${key}_state16_${d}`, "int16", new Int16Array((node.attrs.stream ? B : 1) * 3 * H).fill(-1));
   return [
     per("wm", q.wm), per("ws", q.ws), per("rm", q.rm), per("rs", q.rs), per("bx", q.bx), per("bh", q.bh),
     q.zx, q.clip, tabs.sig, tabs.tanh, ...init(q.h0, 5),

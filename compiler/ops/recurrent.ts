@@ -23,6 +23,19 @@
  *   and Y_h / Y_c hold the state after the last valid step.
  * - The reference accumulates every gate in float64 and rounds the states h and c to float32
  *   after each step (they are float32 tensors between steps, as in the kernels).
+ *
+ * Streaming (node.attrs.stream, set by the stream compiler on a node it turned into one time
+ * step per call): the recurrent state outlives the execution. The first execution after
+ * resetStreamState starts from the initial state inputs as usual; every later one starts
+ * from the state the previous execution ended with (initial_h / initial_c are then ignored)
+ * and still outputs Y, Y_h, Y_c as the node would from that starting state. The interpreter
+ * keeps that state in `streamStates` (per node, per direction and batch entry, in the exact
+ * form the time loop carries: float32 values here, int16 values in recurrent-int.ts), so
+ * running T one-step executions equals one T-step execution bit for bit. The kernels take a
+ * last argument `stream` (0: not streaming; 1: streaming, initialize the state from the
+ * initial state first; 2: streaming, continue from the state left in the node's scratch)
+ * and keep the state in a scratch region enlarged to one state set per batch entry and
+ * direction (see commonArgs); the emitted code passes the module global `stream_mode`.
  */
 import { bad } from "../util/errors.js";
 import { constData, makeValue, tensor, type Data, type Graph, type Node, type Value } from "../ir/graph.js";
@@ -190,6 +203,35 @@ export function inferRecurrent(node: Node, g: Graph, kind: RecKind): OutType[] {
 }
 
 /**
+ * The state a streaming node (node.attrs.stream) carries from one execution to the next:
+ * h (and LSTM's c) of direction d and batch entry b at index d * B + b, as the time loop
+ * holds them (float32 values in Float64Arrays for the float reference, int16 values in
+ * Int32Arrays for the integer one). Absent: the next execution starts from the initial state.
+ */
+export interface StreamState { h: ArrayLike<number>[]; c: ArrayLike<number>[] }
+export const streamStates = new WeakMap<Node, StreamState>();
+
+/** Forgets a streaming node's state: its next execution starts from the initial state inputs. */
+export function resetStreamState(node: Node): void {
+  streamStates.delete(node);
+}
+
+/** The state a streaming node starts from (undefined: use the initial state inputs). */
+export function streamStart(node: Node): StreamState | undefined {
+  return node.attrs.stream ? streamStates.get(node) : undefined;
+}
+
+/** Records the final state of a streaming node (no-op for other nodes). */
+export function streamEnd(node: Node, state: StreamState): void {
+  if (node.attrs.stream) streamStates.set(node, state);
+}
+
+/** Kernel argument `stream`: 0, or the emitted module's `stream_mode` global for a streaming node. */
+export function streamArg(node: Node): string | number {
+  return node.attrs.stream ? "stream_mode" : 0;
+}
+
+/**
  * One step of one batch entry in direction d: reads x (I values at xs[xo...]) and h (the
  * previous state), writes the new state to hn; LSTM also updates c in place.
  */
@@ -210,6 +252,8 @@ export function refRecurrent(node: Node, ins: Value[], kind: RecKind, cell: Cell
   const h0 = ins[5], c0 = kind.op === "LSTM" ? ins[6] : undefined;
   const lens: number[] | undefined = node.attrs.seqLens;
   const cells: number[] | undefined = observe && kind.op === "LSTM" ? [] : undefined;
+  const from = streamStart(node);
+  const end: StreamState = { h: [], c: [] };
   for (let d = 0; d < D; d++) {
     const rev = node.attrs.direction === "reverse" || d === 1;
     for (let b = 0; b < B; b++) {
@@ -217,8 +261,8 @@ export function refRecurrent(node: Node, ins: Value[], kind: RecKind, cell: Cell
       let h = new Float64Array(H), hn = new Float64Array(H);
       const c = new Float64Array(H);
       for (let j = 0; j < H; j++) {
-        h[j] = h0 ? h0.data[so + j] : 0;
-        c[j] = c0 ? c0.data[so + j] : 0;
+        h[j] = from ? from.h[d * B + b][j] : h0 ? h0.data[so + j] : 0;
+        c[j] = from ? from.c[d * B + b][j] : c0 ? c0.data[so + j] : 0;
       }
       const L = lens ? lens[b] : T;
       cells?.push(...c);
@@ -238,8 +282,11 @@ export function refRecurrent(node: Node, ins: Value[], kind: RecKind, cell: Cell
         yh.data[so + j] = h[j];
         yc.data[so + j] = c[j];
       }
+      end.h.push(Float64Array.from(h));
+      end.c.push(Float64Array.from(c));
     }
   }
+  streamEnd(node, end);
   if (cells) observe!("cell", makeValue("float32", [cells.length], cells));
   return kind.op === "LSTM" ? [y, yh, yc] : [y, yh];
 }
@@ -275,16 +322,22 @@ export function actArgs(acts: Act[]): Array<string | number> {
  * pattern so that it stays real data below __data_end (optimizers may drop all-zero data
  * segments, and hosts may use the memory above __heap_base); its content does not matter,
  * since the kernels initialize whatever they read on every run.
+ *
+ * A streaming node (node.attrs.stream) keeps its state there between runs instead, so its
+ * scratch holds 3 * H floats per batch entry and direction (D * B * 3 * H; direction d at
+ * d * B * 3 * H): batch entry b's first vector holds its h after every run and, for LSTM,
+ * its third vector holds c (copied to Y_c when requested). Other nodes keep 3 * H.
  */
 export function commonArgs(node: Node, e: EmitCtx): (d: number) => Array<string | number> {
   const gm = geomOf(node, tensor(e.g, node.inputs[0]).shape);
   const st = stridesOf(gm);
-  const { T, B, I, H } = gm;
+  const { T, B, I, H, D } = gm;
   const seqLens: number[] | undefined = node.attrs.seqLens;
   const lens = seqLens ? e.data("seq_lens", "int32", seqLens) : "0";
-  const scratch = e.data(`${node.name || node.outputs[0]}_state`, "float32", new Float32Array(3 * H).fill(-1));
+  const per = node.attrs.stream ? B * 3 * H : 0; // floats of one direction's stream state
+  const scratch = e.data(`${node.name || node.outputs[0]}_state`, "float32", new Float32Array(per ? D * per : 3 * H).fill(-1));
   return (d) => [
-    lens, node.outputs[0] ? offset(e.addr(node.outputs[0]), d * st.yd) : "0", stateOut(node, e, 1, d), scratch,
+    lens, node.outputs[0] ? offset(e.addr(node.outputs[0]), d * st.yd) : "0", stateOut(node, e, 1, d), offset(scratch, d * per),
     T, B, I, H, node.attrs.direction === "reverse" || d === 1 ? 1 : 0,
     st.xt, st.xb, st.yt, st.yb, st.sb,
   ];

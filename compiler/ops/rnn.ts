@@ -14,7 +14,7 @@ import type { OpDef } from "./types.js";
 import { f32 } from "./util.js";
 import {
   actArgs, actRef, actsOf, clipTo, commonArgs, dirInput, dot, geomOf, inferRecurrent, normalizeRecurrent,
-  refRecurrent, stepsOf, stridesOf, type Cell, type RecKind,
+  refRecurrent, stepsOf, streamArg, stridesOf, type Cell, type RecKind,
 } from "./recurrent.js";
 import { dotH, dotX, gatePre, intArgs, intRecurrent, quantizeRecurrent, tanh16, type IntCell, type RecQ } from "./recurrent-int.js";
 
@@ -59,7 +59,7 @@ export const RNN: OpDef = {
       for (let d = 0; d < D; d++) {
         e.call("rnn", "rnn_s8", [
           e.addr(node.inputs[0]), `${e.addr(node.inputs[1])} + ${d * H * I}`, `${e.addr(node.inputs[2])} + ${d * H * H}`,
-          ...intArgs(node, e, KIND, d),
+          ...intArgs(node, e, KIND, d), streamArg(node),
         ]);
       }
       return;
@@ -69,7 +69,7 @@ export const RNN: OpDef = {
       e.call("rnn", "rnn_f32", [
         e.addr(node.inputs[0]), dirInput(node, e, 1, d, H * I), dirInput(node, e, 2, d, H * H),
         dirInput(node, e, 3, d, 2 * H), dirInput(node, e, 5, d, stridesOf(gm).sd),
-        ...common(d), ...actArgs(actsOf(node, KIND, d)), f32(node.attrs.clip),
+        ...common(d), ...actArgs(actsOf(node, KIND, d)), f32(node.attrs.clip), streamArg(node),
       ]);
     }
   },

@@ -31,6 +31,7 @@ import { GRU } from "./gru.js";
 import { RNN } from "./rnn.js";
 import { Gather } from "./gather.js";
 import { Slice } from "./slice.js";
+import { StreamShift } from "./stream-shift.js";
 
 const DEVICE_OPS: OpDef[] = [
   Relu, Clip, LeakyRelu, Sigmoid, Tanh, HardSigmoid, Softmax,
@@ -41,7 +42,10 @@ const DEVICE_OPS: OpDef[] = [
   LSTM, GRU, RNN,
 ];
 
-export const OPS: ReadonlyMap<string, OpDef> = new Map([...FOLD_ONLY, ...DEVICE_OPS].map((d) => [d.op, d]));
+/** Ops the compiler itself inserts (never imported from ONNX). */
+const INTERNAL_OPS: OpDef[] = [StreamShift];
+
+export const OPS: ReadonlyMap<string, OpDef> = new Map([...FOLD_ONLY, ...DEVICE_OPS, ...INTERNAL_OPS].map((d) => [d.op, d]));
 
 /** Operators that can run on the device (have a kernel or are views), sorted, for error messages. */
 export const SUPPORTED: readonly string[] = DEVICE_OPS.map((d) => d.op).sort();

@@ -7,6 +7,7 @@
  * quantization rule, the AssemblyScript emission and the MAC count.
  */
 import type { DType, Graph, Node, Value } from "../ir/graph.js";
+import type { QFmt } from "../ir/fixedpoint.js";
 
 export interface OutType {
   dtype: DType;
@@ -25,6 +26,21 @@ export interface QuantCtx {
   sameQuant(name: string, from: string): void;
   /** Quantizes a constant float tensor to int8, symmetric, per channel along `axis` (or per tensor when axis < 0). */
   weightQuant(name: string, axis: number): void;
+}
+
+/**
+ * What an op's Q-format rule (`fixed`, --fixed Qm.f) gets from passes/quantize-fixed.ts.
+ * Every tensor has the one format `fmt` (scale 2^-f, zero point 0, int8 storage).
+ */
+export interface FixedCtx {
+  fmt: QFmt;
+  /**
+   * Marks `name` as a Q tensor (int8, scale 2^-f, zero point 0); constant float data is
+   * converted to sat(trunc(x * 2^f)). Idempotent; "" is ignored.
+   */
+  q(name: string): void;
+  /** Adds a new constant Q tensor with the given integer values; returns its name. */
+  constant(base: string, shape: number[], values: ArrayLike<number>): string;
 }
 
 export interface EmitCtx {
@@ -56,6 +72,14 @@ export interface OpDef {
   int?(node: Node, ins: Value[]): Value[];
   /** Chooses output quantization and fills node.q; absent means the op has no int8 form. */
   quantize?(node: Node, g: Graph, q: QuantCtx): void;
+  /**
+   * The Q-format rule (--fixed Qm.f, see "Q-format mode" in ops/INT8.md): refuses what the
+   * op cannot do in Q arithmetic, marks its operands and outputs as Q tensors (fx.q), and
+   * sets node.q = { fixed: { m, f }, ... }; `int` and `emit` branch on node.q.fixed. Absent
+   * means the op has no Q form (data movement ops reuse their int8 `quantize`, which is
+   * the identity on bytes when every tensor shares one scale).
+   */
+  fixed?(node: Node, g: Graph, fx: FixedCtx): void;
   /** Emits the kernel call; absent means the op can only be constant-folded. */
   emit?(node: Node, e: EmitCtx): void;
   /** Output 0 is a view of input 0 with another shape: no kernel and no buffer of its own. */

@@ -9,10 +9,13 @@
  * for q in -128..127, with the output parameters from the calibrated output range. The
  * table is the definition: `int` and the kernel both read y = table[q + 128], so the two
  * are bit-exact by construction whatever f is.
+ * Q format (--fixed): an activation with a `fixed` function (Relu, Clip, HardSigmoid with
+ * PyTorch's 1/6, 1/2) gets the same kind of table, T[q] = sat(fixed(q)), from its integer
+ * definition on the grid; the others are refused.
  */
 import { bad } from "../util/errors.js";
 import { makeValue, numel, tensor, type Graph, type Node } from "../ir/graph.js";
-import { clamp, roundHalfAway } from "../ir/fixedpoint.js";
+import { clamp, roundHalfAway, type QFmt } from "../ir/fixedpoint.js";
 import type { OpDef } from "./types.js";
 import { inT, mapValue, requireFloat, where } from "./util.js";
 
@@ -25,6 +28,8 @@ export interface Activation {
   fn(node: Node): (x: number) => number;
   /** The f32 kernel in runtime-as/kernels/unary.ts and its arguments after (x, y, n). */
   kernel(node: Node): { fn: string; args: string[] };
+  /** The Q-format form on grid integers (may refuse the node); absent: no Q form. */
+  fixed?(node: Node, g: Graph, fmt: QFmt): (q: number) => number;
 }
 
 /** The int8 lookup table of `f` between the given input and output quantizations. */
@@ -69,6 +74,13 @@ export function activation(a: Activation): OpDef {
       const yq = tensor(g, node.outputs[0]).quant!;
       node.q = { table: lutTable(a.fn(node), xq.scale[0], xq.zeroPoint[0], yq.scale[0], yq.zeroPoint[0]) };
     },
+    fixed: a.fixed && ((node, g, fx) => {
+      const fn = a.fixed!(node, g, fx.fmt);
+      fx.q(node.inputs[0]);
+      fx.q(node.outputs[0]);
+      const table = Array.from({ length: 256 }, (_, i) => clamp(fn(i - 128), fx.fmt.lo, fx.fmt.hi));
+      node.q = { fixed: { m: fx.fmt.m, f: fx.fmt.f }, table };
+    }),
     emit(node, e) {
       const x = e.addr(node.inputs[0]), y = e.addr(node.outputs[0]);
       const n = numel(tensor(e.g, node.outputs[0]).shape);

@@ -4,7 +4,7 @@
  * Nothing here knows a particular operator.
  */
 import { bad } from "../util/errors.js";
-import { roundHalfAway } from "../ir/fixedpoint.js";
+import { qFromReal, roundHalfAway, type QFmt } from "../ir/fixedpoint.js";
 import { allocData, makeValue, numel, strides, tensor, type DType, type Graph, type Node, type Tensor, type Value } from "../ir/graph.js";
 
 export function attrInt(node: Node, name: string, def: number): number {
@@ -114,6 +114,15 @@ export function actQBounds(node: Node, scale: number, zp: number): { qmin: numbe
   const qmin = min === -Infinity ? -128 : Math.max(-128, Math.min(127, roundHalfAway(min / scale) + zp));
   const qmax = max === Infinity ? 127 : Math.max(-128, Math.min(127, roundHalfAway(max / scale) + zp));
   return { qmin, qmax };
+}
+
+/**
+ * Clamp bounds for a fused activation in a Q format: each bound converted like a constant,
+ * sat(trunc(bound 2^f)) (an absent bound is the format's end).
+ */
+export function actFixedBounds(node: Node, fmt: QFmt): { qmin: number; qmax: number } {
+  const { min, max } = actBounds(node);
+  return { qmin: qFromReal(min, fmt), qmax: qFromReal(max, fmt) };
 }
 
 export function requireRank(g: Graph, node: Node, i: number, ranks: number[]): number[] {

@@ -33,7 +33,11 @@ export interface MemoryPlan {
 export const ALIGN = 4;
 const up = (n: number, a = ALIGN) => Math.ceil(n / a) * a;
 
-export function planMemory(g: Graph): MemoryPlan {
+/**
+ * `persistent` names tensors that live outside the arena (a streaming model's state
+ * windows, kept in static memory between steps); like constants, they get no slot.
+ */
+export function planMemory(g: Graph, persistent: ReadonlySet<string> = new Set()): MemoryPlan {
   const root = new Map<string, string>();
   const slots = new Map<string, Slot>();
   const end = g.nodes.length;
@@ -48,12 +52,12 @@ export function planMemory(g: Graph): MemoryPlan {
   };
   for (const name of g.inputs) define(name, -1);
   g.nodes.forEach((node, step) => {
-    for (const x of node.inputs) if (x && !tensor(g, x).data) touch(x, step);
+    for (const x of node.inputs) if (x && !tensor(g, x).data && !persistent.has(x)) touch(x, step);
     if (opDef(node.op).alias) {
       root.set(node.outputs[0], rootOf(node.inputs[0]));
       return;
     }
-    for (const y of node.outputs) if (y) define(y, step);
+    for (const y of node.outputs) if (y && !persistent.has(y)) define(y, step);
   });
   for (const name of g.outputs) touch(name, end);
 

@@ -6,6 +6,8 @@
 // The float kernel clamps to fused activation bounds; the int8 kernel is TFLite's quantized
 // Add (rescale both operands to a common scale with 20 bits of headroom, sum, requantize),
 // the integer interpreter's Add bit for bit; a row-constant operand is rescaled once per row.
+// The Q-format kernel (--fixed) adds grid values and saturates to the format, then to the
+// fused activation's bounds.
 import { clampf, clampi, mbqm } from "../fixedpoint";
 import { rowA, rowB, row_len, row_sa, row_sb, rows_begin, rows_next } from "../broadcast";
 
@@ -67,6 +69,23 @@ export function add_s8(
         const s = va + lift(i32(load<i8>(pb + o)), zb, mb, sb);
         store<i8>(py + o, i8(clampi(mbqm(s, mo, so) + zy, qmin, qmax)));
       }
+    }
+    py += n;
+    rows_next();
+  }
+}
+
+/** Q format: y = clamp(sat(a + b, lo, hi), qmin, qmax) on int8 grid values. */
+export function add_q8(a: usize, b: usize, y: usize, plan: usize, lo: i32, hi: i32, qmin: i32, qmax: i32): void {
+  const rows = rows_begin(plan);
+  const n = <usize>row_len(plan), ia = row_sa(plan), ib = row_sb(plan);
+  let py = y;
+  for (let r = 0; r < rows; r++) {
+    const pa = a + <usize>rowA, pb = b + <usize>rowB;
+    const sa = <usize>ia, sb = <usize>ib; // innermost element strides (1, or 0 for a row constant)
+    for (let o: usize = 0; o < n; o++) {
+      const s = i32(load<i8>(pa + o * sa)) + i32(load<i8>(pb + o * sb));
+      store<i8>(py + o, i8(clampi(clampi(s, lo, hi), qmin, qmax)));
     }
     py += n;
     rows_next();

@@ -6,9 +6,10 @@
 // With linear_before_reset = 1 every unit is one pass over x_t and one over h_{t-1} for its
 // three gates. With 0, n needs the whole vector r * h first: a first pass computes r for
 // every unit into the third H-vector of the scratch region `st` (as r * h), the second pass
-// computes z and n. h follows rnn.ts (Y's previous step, or two scratch vectors).
-// gru_s8 at the end is the int8 form.
-import { act, clipc, finishEntry, hOut, initVec } from "./rnn";
+// computes z and n. h follows rnn.ts (Y's previous step, or two scratch vectors; with
+// `stream` 1 or 2, per batch entry, h kept between calls). r * h then uses batch entry 0's
+// third vector (GRU has no c, so no state lives there). gru_s8 at the end is the int8 form.
+import { act, clipc, entryBytes, finishEntry, hOut, initVec, keepH } from "./rnn";
 import { clampi, mbqm, rdbpot } from "../fixedpoint";
 import { gatePre, initState, lut, mul15, out8, sat16, storeOut } from "../rec16";
 
@@ -16,24 +17,26 @@ export function gru_f32(
   x: usize, w: usize, r: usize, bias: usize, h0: usize,
   lens: usize, y: usize, yh: usize, st: usize,
   T: i32, B: i32, I: i32, H: i32, rev: i32, xts: i32, xbs: i32, yts: i32, ybs: i32, sbs: i32,
-  kf: i32, fa: f32, fb: f32, kg: i32, ga: f32, gb: f32, clip: f32, lbr: i32,
+  kf: i32, fa: f32, fb: f32, kg: i32, ga: f32, gb: f32, clip: f32, lbr: i32, stream: i32,
 ): void {
   const h4 = <usize>H << 2, i4 = <usize>I << 2;
   const gw = <usize>(H * I) << 2, gw2 = gw * 2; // gate row blocks of W
   const gr = <usize>(H * H) << 2, gr2 = gr * 2; // and of R
   const b3 = h4 * 3; // Wb is 3H floats, then Rb
   const rh = st + 2 * h4;
+  const eb = entryBytes(stream, H, 4);
   for (let b = 0; b < B; b++) {
     const L = lens != 0 ? load<i32>(lens + (<usize>b << 2)) : T;
     const so = <usize>(b * sbs) << 2;
     const xb = x + (<usize>(b * xbs) << 2);
     const yb = y != 0 ? y + (<usize>(b * ybs) << 2) : 0;
-    initVec(st, h0 != 0 ? h0 + so : 0, H);
-    let hp = st;
+    const sp = st + <usize>b * eb;
+    if (stream != 2) initVec(sp, h0 != 0 ? h0 + so : 0, H);
+    let hp = sp;
     for (let s = 0; s < L; s++) {
       const t = rev ? L - 1 - s : s;
       const xt = xb + (<usize>(t * xts) << 2);
-      const ho = hOut(yb, t, yts, hp, st, H);
+      const ho = hOut(yb, t, yts, hp, sp, H);
       if (lbr != 0) {
         let wj = w, rj = r;
         for (let j = 0; j < H; j++) {
@@ -111,6 +114,7 @@ export function gru_f32(
       hp = ho;
     }
     finishEntry(yb, yh != 0 ? yh + so : 0, hp, L, T, yts, H);
+    keepH(stream, sp, hp, h4);
   }
 }
 
@@ -120,23 +124,26 @@ export function gru_f32(
 // pass over x_t and one over h_{t-1} for its three gates, the n gate keeping its h part
 // (with the h-side bias bh) apart to scale it by r. With 0, a first pass stores r_k h_k for
 // every unit in the third H-vector of the scratch `st` (the other two are the h
-// ping-pong), and a second pass computes z and n.
+// ping-pong; streaming: per batch entry, r_k h_k in entry 0's third vector), and a second
+// pass computes z and n.
 export function gru_s8(
   x: usize, w: usize, r: usize, wm: usize, ws: usize, rm: usize, rs: usize, bx: usize, bh: usize,
   zx: i32, clip: i32, tsig: usize, ttanh: usize, h0k: i32, h0: usize, h0z: i32, h0m: i32, h0s: i32,
   lens: usize, y: usize, yz: i32, ym: i32, ys: i32, yh: usize, yhz: i32, yhm: i32, yhs: i32, st: usize,
   T: i32, B: i32, I: i32, H: i32, rev: i32, xts: i32, xbs: i32, yts: i32, ybs: i32, sbs: i32,
-  lbr: i32,
+  lbr: i32, stream: i32,
 ): void {
   const hb = <usize>H << 1; // bytes of one int16 H-vector
   const gw = <usize>(H * I), gr = <usize>(H * H); // gate row blocks of W and R (int8)
   const g4 = <usize>H << 2; // gate blocks of the int32 parameter vectors
   const rh = st + 2 * hb;
+  const eb = entryBytes(stream, H, 2);
   for (let b = 0; b < B; b++) {
     const L = lens != 0 ? load<i32>(lens + (<usize>b << 2)) : T;
     const so = b * sbs;
-    initState(st, h0k, h0, so, h0z, h0m, h0s, H);
-    let hp = st, hn = st + hb;
+    const sp = st + <usize>b * eb;
+    if (stream != 2) initState(sp, h0k, h0, so, h0z, h0m, h0s, H);
+    let hp = sp, hn = sp + hb;
     const xb = x + <usize>(b * xbs);
     const yb = y != 0 ? y + <usize>(b * ybs) : 0;
     for (let s = 0; s < L; s++) {
@@ -209,5 +216,6 @@ export function gru_s8(
     }
     if (yb != 0) for (let t = L; t < T; t++) memory.fill(yb + <usize>(t * yts), <u8>yz, <usize>H);
     storeOut(yh != 0 ? yh + <usize>so : 0, hp, H, yhz, yhm, yhs);
+    keepH(stream, sp, hp, hb);
   }
 }

@@ -6,8 +6,9 @@
 //   g = g(clip(a_c)), c' = f c + i g, o = f(clip(a_o + P_o c')), h' = o h(c')
 // The cell state of unit j only feeds unit j, so c is updated in place: in Y_c when it is
 // requested, else in the third H-vector of the scratch region `st`. h follows rnn.ts (Y's
-// previous step, or two scratch vectors).
-import { act, clipc, finishEntry, hOut, initVec } from "./rnn";
+// previous step, or two scratch vectors). Streaming (`stream` 1 or 2, see rnn.ts) keeps c
+// in the batch entry's third scratch vector and copies it to Y_c at the end.
+import { act, clipc, entryBytes, finishEntry, hOut, initVec, keepH } from "./rnn";
 import { rdbpot } from "../fixedpoint";
 import { gatePre, initState, lut, mul15, out8, sat16, storeOut } from "../rec16";
 
@@ -16,25 +17,29 @@ export function lstm_f32(
   lens: usize, y: usize, yh: usize, st: usize,
   T: i32, B: i32, I: i32, H: i32, rev: i32, xts: i32, xbs: i32, yts: i32, ybs: i32, sbs: i32,
   kf: i32, fa: f32, fb: f32, kg: i32, ga: f32, gb: f32, kh: i32, ha: f32, hb: f32,
-  clip: f32, coupled: i32,
+  clip: f32, coupled: i32, stream: i32,
 ): void {
   const h4 = <usize>H << 2;
   const gw = <usize>(H * I) << 2, gw2 = gw * 2, gw3 = gw * 3; // gate row blocks of W
   const gr = <usize>(H * H) << 2, gr2 = gr * 2, gr3 = gr * 3; // and of R
   const b4 = h4 * 4; // Wb is 4H floats, then Rb
+  const eb = entryBytes(stream, H, 4);
   for (let b = 0; b < B; b++) {
     const L = lens != 0 ? load<i32>(lens + (<usize>b << 2)) : T;
     const so = <usize>(b * sbs) << 2;
     const xb = x + (<usize>(b * xbs) << 2);
     const yb = y != 0 ? y + (<usize>(b * ybs) << 2) : 0;
-    const cb = yc != 0 ? yc + so : st + 2 * h4;
-    initVec(st, h0 != 0 ? h0 + so : 0, H);
-    initVec(cb, c0 != 0 ? c0 + so : 0, H);
-    let hp = st;
+    const sp = st + <usize>b * eb;
+    const cb = yc != 0 && stream == 0 ? yc + so : sp + 2 * h4;
+    if (stream != 2) {
+      initVec(sp, h0 != 0 ? h0 + so : 0, H);
+      initVec(cb, c0 != 0 ? c0 + so : 0, H);
+    }
+    let hp = sp;
     for (let s = 0; s < L; s++) {
       const t = rev ? L - 1 - s : s;
       const xt = xb + (<usize>(t * xts) << 2);
-      const ho = hOut(yb, t, yts, hp, st, H);
+      const ho = hOut(yb, t, yts, hp, sp, H);
       let wj = w, rj = r;
       for (let j = 0; j < H; j++) {
         const jo = <usize>j << 2;
@@ -80,6 +85,8 @@ export function lstm_f32(
       hp = ho;
     }
     finishEntry(yb, yh != 0 ? yh + so : 0, hp, L, T, yts, H);
+    keepH(stream, sp, hp, h4);
+    if (stream != 0 && yc != 0) memory.copy(yc + so, cb, h4);
   }
 }
 
@@ -87,24 +94,30 @@ export function lstm_f32(
 // and the cell are defined in compiler/ops/recurrent-int.ts and lstm.ts. Per batch entry
 // and step, unit j's four gate rows are summed in int32 (x - zx) * w and h * r, rescaled to
 // Q3.12, passed through the tables, and c and h updated as the interpreter does. The
-// scratch `st` holds three int16 H-vectors: h (ping-pong, two) and c.
+// scratch `st` holds three int16 H-vectors (per batch entry when streaming): h (ping-pong,
+// two) and c.
 export function lstm_s8(
   x: usize, w: usize, r: usize, wm: usize, ws: usize, rm: usize, rs: usize, bx: usize, bh: usize,
   zx: i32, clip: i32, tsig: usize, ttanh: usize, h0k: i32, h0: usize, h0z: i32, h0m: i32, h0s: i32,
   lens: usize, y: usize, yz: i32, ym: i32, ys: i32, yh: usize, yhz: i32, yhm: i32, yhs: i32, st: usize,
   T: i32, B: i32, I: i32, H: i32, rev: i32, xts: i32, xbs: i32, yts: i32, ybs: i32, sbs: i32,
   c0k: i32, c0: usize, c0z: i32, c0m: i32, c0s: i32, yc: usize, ycz: i32, ycm: i32, ycs: i32, cf: i32, coupled: i32,
+  stream: i32,
 ): void {
   const hb = <usize>H << 1; // bytes of one int16 H-vector
   const gw = <usize>(H * I), gr = <usize>(H * H); // gate row blocks of W and R (int8)
   const g4 = <usize>H << 2; // gate blocks of the int32 parameter vectors
-  const cb = st + 2 * hb;
+  const eb = entryBytes(stream, H, 2);
   for (let b = 0; b < B; b++) {
     const L = lens != 0 ? load<i32>(lens + (<usize>b << 2)) : T;
     const so = b * sbs;
-    initState(st, h0k, h0, so, h0z, h0m, h0s, H);
-    initState(cb, c0k, c0, so, c0z, c0m, c0s, H);
-    let hp = st, hn = st + hb;
+    const sp = st + <usize>b * eb;
+    const cb = sp + 2 * hb;
+    if (stream != 2) {
+      initState(sp, h0k, h0, so, h0z, h0m, h0s, H);
+      initState(cb, c0k, c0, so, c0z, c0m, c0s, H);
+    }
+    let hp = sp, hn = sp + hb;
     const xb = x + <usize>(b * xbs);
     const yb = y != 0 ? y + <usize>(b * ybs) : 0;
     for (let s = 0; s < L; s++) {
@@ -149,5 +162,6 @@ export function lstm_s8(
     if (yb != 0) for (let t = L; t < T; t++) memory.fill(yb + <usize>(t * yts), <u8>yz, <usize>H);
     storeOut(yh != 0 ? yh + <usize>so : 0, hp, H, yhz, yhm, yhs);
     storeOut(yc != 0 ? yc + <usize>so : 0, cb, H, ycz, ycm, ycs);
+    keepH(stream, sp, hp, hb);
   }
 }

@@ -11,6 +11,12 @@
 // H-vectors of the node's scratch region `st`; h_0 is first copied into st. Each hidden
 // unit's pre-activation is one pass over its W row and one over its R row, so no gate
 // buffers are needed.
+//
+// Streaming (last argument `stream`, every kernel here and in lstm.ts / gru.ts): 0 runs as
+// above. 1 and 2 keep the recurrent state in the scratch between calls: `st` then holds
+// three H-vectors per batch entry (entry b's at st + b * 3H), the first of which holds the
+// entry's h when a call ends (and LSTM's c stays in the third). 1 (fresh) first fills them
+// from the initial state, as mode 0 does; 2 (continue) starts from what the last call left.
 import { clampf } from "../fixedpoint";
 import { gatePre, initState, lut, out8, storeOut } from "../rec16";
 
@@ -48,6 +54,16 @@ import { gatePre, initState, lut, out8, storeOut } from "../rec16";
   return hp == st ? st + (<usize>H << 2) : st;
 }
 
+/** Bytes of one batch entry's scratch: 3 vectors of H elements of `es` bytes when streaming, else 0 (one shared set). */
+@inline export function entryBytes(stream: i32, H: i32, es: i32): usize {
+  return stream != 0 ? <usize>(3 * H * es) : 0;
+}
+
+/** Streaming: leaves the entry's final h (at hp, `bytes` long) in its first scratch vector sp. */
+@inline export function keepH(stream: i32, sp: usize, hp: usize, bytes: usize): void {
+  if (stream != 0 && hp != sp) memory.copy(sp, hp, bytes);
+}
+
 /** After batch entry b ran L of T steps: zero Y's steps L..T-1, copy the last h to Y_h. */
 @inline export function finishEntry(yb: usize, yh: usize, hp: usize, L: i32, T: i32, yts: i32, H: i32): void {
   if (yb != 0) for (let t = L; t < T; t++) memory.fill(yb + (<usize>(t * yts) << 2), 0, <usize>H << 2);
@@ -58,19 +74,21 @@ export function rnn_f32(
   x: usize, w: usize, r: usize, bias: usize, h0: usize,
   lens: usize, y: usize, yh: usize, st: usize,
   T: i32, B: i32, I: i32, H: i32, rev: i32, xts: i32, xbs: i32, yts: i32, ybs: i32, sbs: i32,
-  kf: i32, fa: f32, fb: f32, clip: f32,
+  kf: i32, fa: f32, fb: f32, clip: f32, stream: i32,
 ): void {
   const hb4 = <usize>(H * 4);
+  const eb = entryBytes(stream, H, 4);
   for (let b = 0; b < B; b++) {
     const L = lens != 0 ? load<i32>(lens + (<usize>b << 2)) : T;
     const xb = x + (<usize>(b * xbs) << 2);
     const yb = y != 0 ? y + (<usize>(b * ybs) << 2) : 0;
-    initVec(st, h0 != 0 ? h0 + (<usize>(b * sbs) << 2) : 0, H);
-    let hp = st;
+    const sp = st + <usize>b * eb;
+    if (stream != 2) initVec(sp, h0 != 0 ? h0 + (<usize>(b * sbs) << 2) : 0, H);
+    let hp = sp;
     for (let s = 0; s < L; s++) {
       const t = rev ? L - 1 - s : s;
       const xt = xb + (<usize>(t * xts) << 2);
-      const ho = hOut(yb, t, yts, hp, st, H);
+      const ho = hOut(yb, t, yts, hp, sp, H);
       let wj = w, rj = r;
       for (let j = 0; j < H; j++) {
         let acc: f32 = bias != 0 ? load<f32>(bias + (<usize>j << 2)) + load<f32>(bias + hb4 + (<usize>j << 2)) : 0;
@@ -83,26 +101,30 @@ export function rnn_f32(
       hp = ho;
     }
     finishEntry(yb, yh != 0 ? yh + (<usize>(b * sbs) << 2) : 0, hp, L, T, yts, H);
+    keepH(stream, sp, hp, hb4);
   }
 }
 
 // int8 weights and input, int16 h (Q0.15), int8 outputs; the formats and the cell are
 // defined in compiler/ops/recurrent-int.ts and rnn.ts: h'_j = tanh(a_j) with a_j the Q3.12
 // pre-activation of row j (int32 sums (x - zx) * w and h * r, rescaled, plus the bias,
-// saturated and clipped). The scratch `st` holds three int16 H-vectors, of which h uses
-// two (ping-pong).
+// saturated and clipped). The scratch `st` holds three int16 H-vectors (per batch entry
+// when streaming), of which h uses two (ping-pong).
 export function rnn_s8(
   x: usize, w: usize, r: usize, wm: usize, ws: usize, rm: usize, rs: usize, bx: usize, bh: usize,
   zx: i32, clip: i32, tsig: usize, ttanh: usize, h0k: i32, h0: usize, h0z: i32, h0m: i32, h0s: i32,
   lens: usize, y: usize, yz: i32, ym: i32, ys: i32, yh: usize, yhz: i32, yhm: i32, yhs: i32, st: usize,
   T: i32, B: i32, I: i32, H: i32, rev: i32, xts: i32, xbs: i32, yts: i32, ybs: i32, sbs: i32,
+  stream: i32,
 ): void {
   const hb = <usize>H << 1; // bytes of one int16 H-vector
+  const eb = entryBytes(stream, H, 2);
   for (let b = 0; b < B; b++) {
     const L = lens != 0 ? load<i32>(lens + (<usize>b << 2)) : T;
     const so = b * sbs;
-    initState(st, h0k, h0, so, h0z, h0m, h0s, H);
-    let hp = st, hn = st + hb;
+    const sp = st + <usize>b * eb;
+    if (stream != 2) initState(sp, h0k, h0, so, h0z, h0m, h0s, H);
+    let hp = sp, hn = sp + hb;
     const xb = x + <usize>(b * xbs);
     const yb = y != 0 ? y + <usize>(b * ybs) : 0;
     for (let s = 0; s < L; s++) {
@@ -124,5 +146,6 @@ export function rnn_s8(
     }
     if (yb != 0) for (let t = L; t < T; t++) memory.fill(yb + <usize>(t * yts), <u8>yz, <usize>H);
     storeOut(yh != 0 ? yh + <usize>so : 0, hp, H, yhz, yhm, yhs);
+    keepH(stream, sp, hp, hb);
   }
 }

@@ -1,0 +1,71 @@
+// LSTM in Q-format fixed point (--fixed Qm.f, W <= 8 bits in int8), forward, the whole
+// sequence in one call: the ElasticAI FPGA cell, bit-exact with compiler/ops/lstm-q.ts
+// (intLstmQ), which states the definition. Per step and hidden unit j, one pass over x_t and
+// one over h accumulate the four gates' exact int32 sums from unit j's rows of W and R (ONNX
+// gate order i, o, f, c), then each gate is cut to the grid once (truncating division by
+// 2^f, saturation), the merged bias added and saturated, and
+//   i, f, o = hard sigmoid, g = hard tanh, c' = sat(f*c + i*g), h' = o * hard tanh(c')
+// with every product a Q product (runtime-as/qformat.ts). The scratch `st` holds three int8
+// H-vectors: h and the next h (ping-pong), and c. Pointers b, h0, c0, y, yh, yc may be 0
+// (absent). Strides are in elements, which are bytes here.
+import { qcut, qhsig, qhtanh, qmul, qsat } from "../qformat";
+
+export function lstm_q8(
+  x: usize, w: usize, r: usize, b: usize, h0: usize, c0: usize, y: usize, yh: usize, yc: usize, st: usize,
+  T: i32, B: i32, I: i32, H: i32, xts: i32, xbs: i32, yts: i32, ybs: i32, sbs: i32, f: i32, lo: i32, hi: i32,
+): void {
+  const hb = <usize>H;
+  const gw = <usize>(H * I), gr = <usize>(H * H); // gate row blocks of W and R
+  const cb = st + 2 * hb;
+  for (let bt = 0; bt < B; bt++) {
+    const so = <usize>(bt * sbs);
+    let hp = st, hn = st + hb;
+    if (h0 != 0) memory.copy(hp, h0 + so, hb); else memory.fill(hp, 0, hb);
+    if (c0 != 0) memory.copy(cb, c0 + so, hb); else memory.fill(cb, 0, hb);
+    const xb = x + <usize>(bt * xbs);
+    const yb = y != 0 ? y + <usize>(bt * ybs) : 0;
+    for (let t = 0; t < T; t++) {
+      const xt = xb + <usize>(t * xts);
+      let wj = w, rj = r;
+      for (let j = 0; j < H; j++) {
+        let ai = 0, ao = 0, af = 0, ac = 0;
+        for (let k = 0; k < I; k++) {
+          const v = i32(load<i8>(xt + <usize>k));
+          const wk = wj + <usize>k;
+          ai += v * i32(load<i8>(wk));
+          ao += v * i32(load<i8>(wk + gw));
+          af += v * i32(load<i8>(wk + 2 * gw));
+          ac += v * i32(load<i8>(wk + 3 * gw));
+        }
+        for (let k = 0; k < H; k++) {
+          const v = i32(load<i8>(hp + <usize>k));
+          const rk = rj + <usize>k;
+          ai += v * i32(load<i8>(rk));
+          ao += v * i32(load<i8>(rk + gr));
+          af += v * i32(load<i8>(rk + 2 * gr));
+          ac += v * i32(load<i8>(rk + 3 * gr));
+        }
+        let bi = 0, bo = 0, bf = 0, bc = 0;
+        if (b != 0) {
+          const bj = b + <usize>j;
+          bi = i32(load<i8>(bj)); bo = i32(load<i8>(bj + hb)); bf = i32(load<i8>(bj + 2 * hb)); bc = i32(load<i8>(bj + 3 * hb));
+        }
+        const ig = qhsig(qsat(qcut(ai, f, lo, hi) + bi, lo, hi), f, hi);
+        const og = qhsig(qsat(qcut(ao, f, lo, hi) + bo, lo, hi), f, hi);
+        const fg = qhsig(qsat(qcut(af, f, lo, hi) + bf, lo, hi), f, hi);
+        const gg = qhtanh(qsat(qcut(ac, f, lo, hi) + bc, lo, hi), f, hi);
+        const cj = cb + <usize>j;
+        const cn = qsat(qmul(fg, i32(load<i8>(cj)), f, lo, hi) + qmul(ig, gg, f, lo, hi), lo, hi);
+        store<i8>(cj, i8(cn));
+        const hv = qmul(og, qhtanh(cn, f, hi), f, lo, hi);
+        store<i8>(hn + <usize>j, i8(hv));
+        if (yb != 0) store<i8>(yb + <usize>(t * yts + j), i8(hv));
+        wj += <usize>I;
+        rj += <usize>H;
+      }
+      const tmp = hp; hp = hn; hn = tmp;
+    }
+    if (yh != 0) memory.copy(yh + so, hp, hb);
+    if (yc != 0) memory.copy(yc + so, cb, hb);
+  }
+}
