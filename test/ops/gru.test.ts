@@ -10,10 +10,8 @@
 import { describe, expect, it } from "vitest";
 import { checkFloat, checkInt8 } from "../helpers/op-check.js";
 import { randValue, rng } from "../helpers/random.js";
-import { writeFileSync } from "node:fs";
-import { join } from "node:path";
-import onnxProto from "onnx-proto";
-import { encodeModel, tmpDir, writeModel, type AttrV, type ModelSpec } from "../helpers/build-onnx.js";
+import { writeModel } from "../helpers/build-onnx.js";
+import { build as buildRec, transpose, write, type Case } from "../helpers/recurrent-model.js";
 import { compileModel } from "../../compiler/pipeline.js";
 import { instantiate, runRaw } from "../../compiler/runner.js";
 import { interpret } from "../../compiler/ir/interp.js";
@@ -21,71 +19,8 @@ import { makeValue, type Value } from "../../compiler/ir/graph.js";
 import { importOnnxFile } from "../../compiler/onnx/import.js";
 import { worstRatio } from "../helpers/run.js";
 
-interface Case {
-  T: number; B: number; I: number; H: number;
-  direction?: string; layout?: number;
-  bias?: boolean; h0?: boolean; lens?: number[];
-  attrs?: Record<string, AttrV | string[]>;
-  /** Which of Y, Y_h the node produces (default both). */
-  outs?: boolean[];
-  /** W, R, B, initial_h as graph inputs instead of initializers. */
-  runtime?: boolean;
-}
-
-const OP = "GRU", GATES = 3;
-
-function build(c: Case, seed: number): { spec: ModelSpec; feeds: Array<Record<string, Value>> } {
-  const r = rng(seed);
-  const D = c.direction === "bidirectional" ? 2 : 1;
-  const { T, B, I, H } = c;
-  const state = c.layout ? [B, D, H] : [D, B, H];
-  const operands: Array<{ name: string; shape: number[] } | null> = [
-    { name: "W", shape: [D, GATES * H, I] }, { name: "R", shape: [D, GATES * H, H] },
-    c.bias ? { name: "B", shape: [D, 2 * GATES * H] } : null, null,
-    c.h0 ? { name: "h0", shape: state } : null,
-  ];
-  const inputs = [{ name: "X", shape: c.layout ? [B, T, I] : [T, B, I] }];
-  const initializers: NonNullable<ModelSpec["initializers"]> = [];
-  const values: Record<string, Value> = {};
-  for (const o of operands) {
-    if (!o) continue;
-    const v = randValue(r, o.shape, -0.6, 0.6);
-    values[o.name] = v;
-    if (c.runtime) inputs.push(o);
-    else initializers.push({ name: o.name, shape: o.shape, data: v.data });
-  }
-  if (c.lens) initializers.push({ name: "lens", shape: [B], data: c.lens, dtype: 6 });
-  const names = ["X", ...operands.map((o, i) => (i === 3 ? (c.lens ? "lens" : "") : o ? o.name : ""))];
-  while (names[names.length - 1] === "") names.pop();
-  const outs = (c.outs ?? [true, true]).map((on, i) => (on ? ["Y", "Y_h"][i] : ""));
-  while (outs[outs.length - 1] === "") outs.pop();
-  const spec: ModelSpec = {
-    inputs, initializers, outputs: outs.filter((o) => o), opset: c.layout ? 14 : 13,
-    nodes: [{ op: OP, inputs: names, outputs: outs, attrs: { hidden_size: H, ...(c.direction ? { direction: c.direction } : {}), ...(c.layout ? { layout: 1 } : {}), ...c.attrs } as Record<string, AttrV> }],
-  };
-  const feed = (lo: number, hi: number) => {
-    const f: Record<string, Value> = { X: randValue(r, inputs[0].shape, lo, hi) };
-    if (c.runtime) for (const o of inputs.slice(1)) f[o.name] = values[o.name];
-    return f;
-  };
-  return { spec, feeds: [feed(-1, 1), feed(-3, 3)] };
-}
-
-/**
- * Writes the model; build-onnx encodes lists as INTS, so a string-list `activations`
- * attribute is patched in as STRINGS here.
- */
-function write(spec: ModelSpec): string {
-  const acts = spec.nodes[0].attrs?.activations as unknown as string[] | undefined;
-  if (!acts) return writeModel(spec);
-  const { activations: _, ...rest } = spec.nodes[0].attrs!;
-  const model = onnxProto.onnx.ModelProto.decode(encodeModel({ ...spec, nodes: [{ ...spec.nodes[0], attrs: rest }] }));
-  model.graph!.node![0].attribute!.push({ name: "activations", type: 8, strings: acts.map((a) => new TextEncoder().encode(a)) });
-  const file = join(tmpDir(), `${OP}-acts-${process.pid}-${++written}.onnx`);
-  writeFileSync(file, onnxProto.onnx.ModelProto.encode(model).finish());
-  return file;
-}
-let written = 0;
+const OP = "GRU";
+const build = (c: Case, seed: number) => buildRec(OP, c, seed);
 
 let seed = 100;
 const run = (c: Case) => { const b = build(c, ++seed); return checkFloat(write(b.spec), b.feeds); };
@@ -199,18 +134,6 @@ describe("GRU layout 1 (batch first)", () => {
   }
 });
 
-/** out[...] = x permuted: out axis i is input axis perm[i]. */
-function transpose(x: ArrayLike<number>, shape: number[], perm: number[]): Float32Array {
-  const outShape = perm.map((p) => shape[p]);
-  const inStr = shape.map((_, i) => shape.slice(i + 1).reduce((a, b) => a * b, 1));
-  const out = new Float32Array(x.length);
-  const idx = new Array(shape.length).fill(0);
-  for (let o = 0; o < out.length; o++) {
-    out[o] = x[perm.reduce((a, p, i) => a + idx[i] * inStr[p], 0)];
-    for (let d = outShape.length - 1; d >= 0; d--) { if (++idx[d] < outShape[d]) break; idx[d] = 0; }
-  }
-  return out;
-}
 
 describe("GRU refusals", () => {
   const bad = (c: Case, re: RegExp) => expect(compileModel(write(build(c, ++seed).spec))).rejects.toThrow(re);
