@@ -1,6 +1,6 @@
 /**
- * The compiler as one readable function of named stages: import, fold-batchnorm,
- * fuse-activation, [calibrate + quantize | quantize-fixed], plan-memory, emit, asc. This is the only place
+ * The compiler as one readable function of named stages: import, fold-pad, fold-batchnorm,
+ * fuse-activation, [soi], [calibrate + quantize | quantize-fixed], [stream], plan-memory, emit, asc. This is the only place
  * that knows the order of the passes. The CLI and the library both call `compileModel`
  * and `writeOutputs`, so they behave the same.
  */
@@ -9,6 +9,7 @@ import { basename, dirname, join, resolve } from "node:path";
 import { bad } from "./util/errors.js";
 import { readNpy } from "./util/npy.js";
 import { importOnnxFile } from "./onnx/import.js";
+import { foldPad } from "./passes/fold-pad.js";
 import { foldBatchNorm } from "./passes/fold-batchnorm.js";
 import { fuseActivation } from "./passes/fuse-activation.js";
 import { calibrate, quantizeGraph, quantizeValue } from "./passes/quantize.js";
@@ -22,7 +23,8 @@ import { emitHeader } from "./emit/header.js";
 import { interpret } from "./ir/interp.js";
 import { makeValue, tensor, type Graph, type Value } from "./ir/graph.js";
 import { samplesFromNpy } from "./io.js";
-import { buildStepGraph, type StepGraph, type StreamOptions } from "./stream/step-graph.js";
+import { buildStepGraph, streamMacs, type StepGraph, type StreamOptions } from "./stream/step-graph.js";
+import { applySoi, type SoiOptions, type SoiReport } from "./passes/soi.js";
 import { streamSelfTest } from "./stream/selftest.js";
 
 export interface CompileOptions {
@@ -42,6 +44,8 @@ export interface CompileOptions {
   progress?: (stage: string) => void;
   /** Streaming: step()/reset() consuming one time step per call (compiler/stream/step-graph.ts). */
   stream?: boolean | StreamOptions;
+  /** SOI (passes/soi.ts): the deep path runs every k-th step; with or without streaming. */
+  soi?: SoiOptions;
 }
 
 export interface Compiled {
@@ -50,6 +54,8 @@ export interface Compiled {
   floatGraph: Graph;
   /** When streaming: the one-step graph the module runs. */
   stepGraph?: StepGraph;
+  /** With --soi: where the deep path starts and which layers it holds. */
+  soi?: SoiReport;
   plan: MemoryPlan;
   source: string;
   wasm: Uint8Array;
@@ -67,12 +73,14 @@ export async function compileModel(file: string, opts: CompileOptions = {}): Pro
   const fmt = opts.fixed === undefined ? undefined : parseFixed(opts.fixed);
   if (fmt && mode === "int8") bad(`--fixed ${opts.fixed} and --quantize int8 exclude each other: choose one arithmetic`);
   if (fmt && opts.calibrate) bad(`--fixed ${opts.fixed}: --calibrate is not used (a Q format fixes every range); leave it out`);
-  step("import");
-  let g = importOnnxFile(file, { shapes: opts.shapes, constants: opts.constants });
-  step("fold-batchnorm");
-  g = foldBatchNorm(g);
-  step("fuse-activation");
-  g = fuseActivation(g);
+  if (opts.soi && fmt) bad(`${file}: --soi with --fixed ${opts.fixed} is not supported yet; use float or --quantize int8`);
+  let g = importAndLower(file, opts, step);
+  const streamOpts = opts.stream && opts.stream !== true ? opts.stream : {};
+  let soi: SoiReport | undefined;
+  if (opts.soi) {
+    step(`soi (k = ${opts.soi.k}, ${opts.soi.mode ?? "hold"})`);
+    ({ graph: g, report: soi } = applySoi(g, opts.soi, streamOpts));
+  }
   const floatGraph = g;
   let calib: Array<Record<string, Value>> | undefined;
   if (typeof opts.calibrate === "string") calib = samplesFromNpy(g, readNpy(opts.calibrate), opts.calibrate, "calibration set");
@@ -92,7 +100,7 @@ export async function compileModel(file: string, opts: CompileOptions = {}): Pro
   if (opts.stream && fmt) bad(`${file}: --stream with --fixed ${opts.fixed} is not supported yet (the Q-format LSTM kernel keeps no state between calls); stream in float or int8`);
   if (opts.stream) {
     step("stream");
-    sg = buildStepGraph(g, opts.stream === true ? {} : opts.stream);
+    sg = buildStepGraph(g, streamOpts);
   }
   const rg = sg ? sg.graph : g; // the graph the module runs: the one-step graph when streaming
   step("plan-memory");
@@ -104,8 +112,21 @@ export async function compileModel(file: string, opts: CompileOptions = {}): Pro
   step("asc");
   const asc = await compileAssemblyScript(emitted.source, { memoryBase: emitted.memoryBase });
   const manifest = buildManifest(rg, plan, emitted, asc, file, fmt ? fixedName(fmt) : mode);
-  if (sg) manifest.stream = { timeAxis: sg.inputAxis, windowSteps: sg.windowSteps, outputPeriods: sg.outputPeriods };
-  return { graph: g, floatGraph, stepGraph: sg, plan, source: emitted.source, wasm: asc.wasm, manifest, header: emitHeader(manifest) };
+  if (sg) manifest.stream = { timeAxis: sg.inputAxis, windowSteps: sg.windowSteps, outputPeriods: sg.outputPeriods, ...streamMacs(sg, g) };
+  if (soi) manifest.soi = soi;
+  return { graph: g, floatGraph, stepGraph: sg, soi, plan, source: emitted.source, wasm: asc.wasm, manifest, header: emitHeader(manifest) };
+}
+
+/** The float stages every command shares: import, fold-pad, fold-batchnorm, fuse-activation. */
+export function importAndLower(file: string, opts: Pick<CompileOptions, "shapes" | "constants"> = {}, step: (stage: string) => void = () => {}): Graph {
+  step("import");
+  let g = importOnnxFile(file, { shapes: opts.shapes, constants: opts.constants });
+  step("fold-pad");
+  g = foldPad(g);
+  step("fold-batchnorm");
+  g = foldBatchNorm(g);
+  step("fuse-activation");
+  return fuseActivation(g);
 }
 
 /**

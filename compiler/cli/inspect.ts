@@ -6,9 +6,7 @@
 import { existsSync, readFileSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { bad } from "../util/errors.js";
-import { importOnnxFile } from "../onnx/import.js";
-import { foldBatchNorm } from "../passes/fold-batchnorm.js";
-import { fuseActivation } from "../passes/fuse-activation.js";
+import { importAndLower } from "../pipeline.js";
 import { planMemory } from "../passes/plan-memory.js";
 import { layerTable, type LayerInfo, type Manifest } from "../emit/manifest.js";
 
@@ -41,10 +39,10 @@ export function inspectModel(path: string, shapes?: Record<string, number[]>): s
       `arena ${m.memory.arenaBytes} B (lower bound ${m.memory.arenaLowerBound} B), constants ${m.memory.constantBytes} B, wasm ${m.memory.wasmBytes} B, memory ${m.memory.pages} page(s)`,
     ].join("\n");
   }
-  const g = fuseActivation(foldBatchNorm(importOnnxFile(path, { shapes })));
+  const g = importAndLower(path, { shapes });
   const plan = planMemory(g);
   return [
-    `${path}: opset ${g.opset}, float32 (after batchnorm folding and activation fusion)`,
+    `${path}: opset ${g.opset}, float32 (after pad and batchnorm folding and activation fusion)`,
     `inputs: ${g.inputs.map((n) => `${n} ${g.tensors.get(n)!.shape.join("x")}`).join("; ")}`,
     `outputs: ${g.outputs.map((n) => `${n} ${g.tensors.get(n)!.shape.join("x")}`).join("; ")}`, "",
     layerRows(layerTable(g, plan)), "",

@@ -11,6 +11,7 @@ import type { MemoryPlan } from "../passes/plan-memory.js";
 import type { AscResult } from "./asc.js";
 import { ARENA_BASE, type Emitted } from "./assemblyscript.js";
 import { version } from "../util/paths.js";
+import type { SoiReport } from "../passes/soi.js";
 
 export interface IOInfo {
   name: string;
@@ -33,6 +34,8 @@ export interface LayerInfo {
   macs: number;
   /** Arena bytes in use while this layer runs (its inputs, outputs and everything still needed later). */
   liveBytes: number;
+  /** Streaming modules: the layer runs on steps t % period == 0 (its MACs are per run). */
+  period?: number;
 }
 
 export interface Manifest {
@@ -60,7 +63,13 @@ export interface Manifest {
    * length it was exported with, and each output's period (written on steps t % period == 0).
    * Layers' MACs are then per executed step of the layer; see layers[].period.
    */
-  stream?: { timeAxis: number; windowSteps: number; outputPeriods: number[] };
+  stream?: {
+    timeAxis: number; windowSteps: number; outputPeriods: number[];
+    /** MACs per step on average (a layer of period P counts 1/P), at the busiest step, and to recompute the exported window instead. */
+    macsPerStep: number; peakMacsPerStep: number; windowMacs: number;
+  };
+  /** --soi: the factor, mode, first deep layer, the deep layers, and the tensors where the deep path rejoins. */
+  soi?: SoiReport;
 }
 
 export function layerTable(g: Graph, plan: MemoryPlan): LayerInfo[] {
@@ -77,6 +86,7 @@ export function layerTable(g: Graph, plan: MemoryPlan): LayerInfo[] {
       paramBytes: consts.reduce((a, t) => a + numel(t.shape) * dtypeBytes(t.dtype), 0),
       macs: def.macs?.(node, g) ?? 0,
       liveBytes: [...plan.slots.values()].filter((sl) => sl.first <= step && step <= sl.last).reduce((a, sl) => a + sl.bytes, 0),
+      ...(node.attrs.period !== undefined ? { period: node.attrs.period as number } : {}),
     };
   });
 }

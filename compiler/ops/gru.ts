@@ -27,6 +27,7 @@ import { f32 } from "./util.js";
 import {
   actArgs, actRef, actsOf, clipTo, commonArgs, dirInput, dot, geomOf, inferRecurrent, normalizeRecurrent,
   refRecurrent, stepsOf, streamArg, stridesOf, type Cell, type RecKind,
+  resetStreamState,
 } from "./recurrent.js";
 import { dotH, dotX, gatePre, intArgs, intRecurrent, mul15, quantizeRecurrent, sat16, sig, tanh16, type IntCell, type RecQ } from "./recurrent-int.js";
 
@@ -111,6 +112,7 @@ export const GRU: OpDef = {
       ]);
     }
   },
+  resetStream: resetStreamState,
   macs(node, g) {
     const { gm, steps } = stepsOf(node, g);
     const { I, H } = gm;

@@ -25,6 +25,7 @@ import { f32 } from "./util.js";
 import {
   actArgs, actRef, actsOf, clipTo, commonArgs, dirInput, dot, geomOf, inferRecurrent, normalizeRecurrent,
   refRecurrent, stateOut, stepsOf, streamArg, stridesOf, type Cell, type RecKind,
+  resetStreamState,
 } from "./recurrent.js";
 import {
   dotH, dotX, gatePre, intArgs, intRecurrent, lstmIntArgs, mul15, quantizeRecurrent, sat16, sig, tanh16,
@@ -109,6 +110,7 @@ export const LSTM: OpDef = {
       ]);
     }
   },
+  resetStream: resetStreamState,
   macs(node, g) {
     const { gm, steps } = stepsOf(node, g);
     const { I, H } = gm;

@@ -15,6 +15,7 @@ import { f32 } from "./util.js";
 import {
   actArgs, actRef, actsOf, clipTo, commonArgs, dirInput, dot, geomOf, inferRecurrent, normalizeRecurrent,
   refRecurrent, stepsOf, streamArg, stridesOf, type Cell, type RecKind,
+  resetStreamState,
 } from "./recurrent.js";
 import { dotH, dotX, gatePre, intArgs, intRecurrent, quantizeRecurrent, tanh16, type IntCell, type RecQ } from "./recurrent-int.js";
 
@@ -73,6 +74,7 @@ export const RNN: OpDef = {
       ]);
     }
   },
+  resetStream: resetStreamState,
   macs(node, g) {
     const { gm, steps } = stepsOf(node, g);
     return steps * gm.H * (gm.I + gm.H);

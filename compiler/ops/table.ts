@@ -32,6 +32,7 @@ import { RNN } from "./rnn.js";
 import { Gather } from "./gather.js";
 import { Slice } from "./slice.js";
 import { StreamShift } from "./stream-shift.js";
+import { TimeUpsample } from "./time-upsample.js";
 
 const DEVICE_OPS: OpDef[] = [
   Relu, Clip, LeakyRelu, Sigmoid, Tanh, HardSigmoid, Softmax,
@@ -43,7 +44,7 @@ const DEVICE_OPS: OpDef[] = [
 ];
 
 /** Ops the compiler itself inserts (never imported from ONNX). */
-const INTERNAL_OPS: OpDef[] = [StreamShift];
+const INTERNAL_OPS: OpDef[] = [StreamShift, TimeUpsample];
 
 export const OPS: ReadonlyMap<string, OpDef> = new Map([...FOLD_ONLY, ...DEVICE_OPS, ...INTERNAL_OPS].map((d) => [d.op, d]));
 

@@ -90,4 +90,9 @@ export interface OpDef {
    * table lookups. This is the work figure the manifest and the cost model use.
    */
   macs?(node: Node, g: Graph): number;
+  /**
+   * Streaming nodes (attrs.stream) that keep state in the reference between executions:
+   * forget it, so the next execution starts as after a reset (stream/interp.ts calls it).
+   */
+  resetStream?(node: Node): void;
 }

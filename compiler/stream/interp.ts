@@ -8,7 +8,6 @@
 import { internal } from "../util/errors.js";
 import { allocData, tensor, type Value } from "../ir/graph.js";
 import { opDef } from "../ops/table.js";
-import { resetStreamState } from "../ops/recurrent.js";
 import type { StepGraph } from "./step-graph.js";
 
 export interface StepResult {
@@ -35,7 +34,7 @@ export class StepRunner {
       data.fill(s.fill);
       this.env.set(s.name, { dtype: t.dtype, shape: t.shape, data });
     }
-    for (const node of g.nodes) if (node.attrs.stream) resetStreamState(node);
+    for (const node of g.nodes) if (node.attrs.stream) opDef(node.op).resetStream?.(node);
     this.t = 0;
   }
 

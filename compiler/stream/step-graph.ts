@@ -27,8 +27,10 @@
 import { bad, internal } from "../util/errors.js";
 import { cloneGraph, numel, tensor, type Graph, type Node, type Tensor } from "../ir/graph.js";
 import { opDef } from "../ops/table.js";
+import { latchColumns } from "../ops/time-upsample.js";
 
-type Kind = { k: "static" } | { k: "stream"; axis: number; period: number } | { k: "current"; period: number };
+export type StreamKind = { k: "static" } | { k: "stream"; axis: number; period: number } | { k: "current"; period: number };
+type Kind = StreamKind;
 
 export interface StateBuffer {
   name: string;
@@ -43,12 +45,14 @@ export interface StepGraph {
   states: StateBuffer[];
   /** Period of each graph output: it is written on steps t with t % period == 0. */
   outputPeriods: number[];
-  /** Steps of the original window (its time size) and its receptive-field figures. */
+  /** Steps of the original window (its time size). */
   windowSteps: number;
+  /** How each tensor of the source graph depends on time (its names are the source's). */
+  kinds: Map<string, StreamKind>;
 }
 
-const POINTWISE = new Set(["Relu", "Clip", "LeakyRelu", "Sigmoid", "Tanh", "HardSigmoid", "Identity", "Dropout", "BatchNormalization"]);
-const VIEWS = new Set(["Reshape", "Flatten", "Squeeze", "Unsqueeze"]);
+export const POINTWISE = new Set(["Relu", "Clip", "LeakyRelu", "Sigmoid", "Tanh", "HardSigmoid", "Identity", "Dropout", "BatchNormalization"]);
+export const VIEWS = new Set(["Reshape", "Flatten", "Squeeze", "Unsqueeze"]);
 const RECURRENT = new Set(["LSTM", "GRU", "RNN"]);
 
 export interface StreamOptions {
@@ -130,6 +134,24 @@ function build(src: Graph, axis: number): StepGraph {
       const [y, yh, yc] = node.outputs;
       if (y) { oneCol(y, node.attrs.layout ? 1 : 0); kinds.set(y, { k: "stream", axis: node.attrs.layout ? 1 : 0, period }); }
       for (const o of [yh, yc]) if (o) kinds.set(o, { k: "current", period });
+    } else if (node.op === "TimeUpsample") {
+      // SOI: the deep stream (one column every k periods) is latched when it fires; the
+      // node then makes a column at every step of the faster output stream
+      const k: number = node.attrs.factor;
+      if (xk.k !== "stream" || xk.axis !== node.attrs.axis) bad(`${ctx(node)}: its input does not carry time along axis ${node.attrs.axis}`);
+      if (xk.period % k !== 0) bad(`${ctx(node)}: upsamples by ${k} a stream that changes every ${xk.period} step(s)`);
+      const xt = tensor(g, node.inputs[0]);
+      const col = [...xt.shape];
+      col[xk.axis] = 1;
+      const W = latchColumns(node.attrs.mode);
+      const latch = freshTensor(g, `${node.name || out0}_latch`, { ...xt, shape: [numel(col), W] });
+      states.push({ name: latch, fill: xt.dtype === "int8" ? xt.quant!.zeroPoint[0] : 0 });
+      nodes.push({ name: `${node.name}_latch`, op: "StreamShift", inputs: [node.inputs[0], latch], outputs: [latch], attrs: { period: xk.period } });
+      node.inputs[0] = latch;
+      const outPeriod = xk.period / k;
+      node.attrs = { ...node.attrs, stream: true, colShape: col, period: outPeriod };
+      oneCol(out0, xk.axis);
+      keep({ k: "stream", axis: xk.axis, period: outPeriod });
     } else if (node.op === "StreamShift") {
       internal("StreamShift in a source graph");
     } else if (POINTWISE.has(node.op)) {
@@ -182,12 +204,22 @@ function build(src: Graph, axis: number): StepGraph {
         }
       } else {
         const ys = tensor(g, out0).shape;
+        const p = node.attrs as { starts: number[]; ends: number[]; axes?: number[]; steps?: number[] };
+        const i = (p.axes ?? p.starts.map((_, k) => k)).map((v) => (v < 0 ? v + xs.length : v)).indexOf(a);
+        const st = p.starts[i], step = p.steps?.[i] ?? 1;
         if (ys[a] === xs[a]) { oneCol(out0, a); keep({ k: "stream", axis: a, period }); }
-        else {
-          const p = node.attrs as { starts: number[]; ends: number[]; axes?: number[]; steps?: number[] };
-          const i = (p.axes ?? p.starts.map((_, k) => k)).map((v) => (v < 0 ? v + xs.length : v)).indexOf(a);
-          const st = p.starts[i], step = p.steps?.[i] ?? 1;
-          if (ys[a] !== 1 || !(st === -1 || st === xs[a] - 1) || step !== 1) bad(`${ctx(node)}: slices the time axis other than to its newest step`);
+        else if (step > 1 && st === 0 && ys[a] === Math.ceil(xs[a] / step)) {
+          // decimation (SOI's subsampling): every step-th column from the first, a stream
+          // whose period is `step` times longer; a view of the column when it is due
+          if (ys.some((d, k) => k !== a && d !== xs[k])) bad(`${ctx(node)}: decimates the time axis and crops another axis at once; split it in two slices`);
+          oneCol(out0, a);
+          keep({ k: "stream", axis: a, period: period * step });
+          node.op = "Reshape";
+          node.attrs = { shape: newShape.get(out0), period: period * step };
+          nodes.push(node);
+          continue;
+        } else {
+          if (ys[a] !== 1 || !(st === -1 || st === xs[a] - 1) || step !== 1) bad(`${ctx(node)}: slices the time axis other than to its newest step or to every k-th step from the first`);
           p.starts = [...p.starts]; p.ends = [...p.ends];
           p.starts[i] = 0; p.ends[i] = 1;
           keep({ k: "current", period });
@@ -218,7 +250,22 @@ function build(src: Graph, axis: number): StepGraph {
     if (k.k === "static") bad(`${g.source}: --stream: output '${o}' does not depend on the input`);
     return (k as { period: number }).period;
   });
-  return { graph: g, inputAxis: axis, states, outputPeriods, windowSteps: T };
+  return { graph: g, inputAxis: axis, states, outputPeriods, windowSteps: T, kinds };
+}
+
+/**
+ * Work of a streaming module: MACs per step averaged over the steps (a layer with period P
+ * counts 1/P of its MACs), at the busiest step (every layer due), and of recomputing the
+ * whole exported window of the full model `full` for each new sample instead.
+ */
+export function streamMacs(sg: StepGraph, full: Graph): { macsPerStep: number; peakMacsPerStep: number; windowMacs: number } {
+  const macs = (g: Graph, n: Node) => opDef(n.op).macs?.(n, g) ?? 0;
+  const g = sg.graph;
+  return {
+    macsPerStep: g.nodes.reduce((a, n) => a + macs(g, n) / n.attrs.period, 0),
+    peakMacsPerStep: g.nodes.reduce((a, n) => a + macs(g, n), 0),
+    windowMacs: full.nodes.reduce((a, n) => a + macs(full, n), 0),
+  };
 }
 
 /** Where axis `a` of shape xs lands in ys after a reshape, if it survives as its own dim; -1 if merged. */

@@ -16,6 +16,7 @@ import { writeModel, type ModelSpec, type NodeSpec } from "../helpers/build-onnx
 import { randValue, rng } from "../helpers/random.js";
 import { worstRatio } from "../helpers/run.js";
 import { FLOAT_TOL } from "../helpers/op-check.js";
+import { columns, streamWasm } from "../helpers/stream.js";
 
 interface Layer { cout: number; k: number; d?: number; s?: number; relu?: boolean; pool?: "max" | "avg" }
 
@@ -45,37 +46,6 @@ const TCN: Layer[] = [
   { cout: 8, k: 3, relu: true }, { cout: 8, k: 3, d: 2, relu: true }, { cout: 8, k: 3, d: 4, relu: true },
   { cout: 8, k: 3, d: 8, relu: true }, { cout: 1, k: 1 },
 ];
-
-/** Runs the module's step() over the frames; returns each output's fired columns concatenated along time. */
-async function streamWasm(c: Compiled, frames: Value[]): Promise<{ outs: number[][]; firedSteps: number[][] }> {
-  const { instance } = await WebAssembly.instantiate(c.wasm);
-  const ex = instance.exports as Record<string, any>;
-  const mem = () => ex.memory.buffer as ArrayBuffer;
-  const outs = c.manifest.outputs.map(() => [] as number[]);
-  const firedSteps = c.manifest.outputs.map(() => [] as number[]);
-  ex.reset();
-  frames.forEach((f, t) => {
-    const bytes = f.dtype === "float32" ? new Uint8Array(new Float32Array(f.data).buffer) : new Uint8Array(new Int8Array(f.data).buffer);
-    new Uint8Array(mem(), ex.input_ptr(0), bytes.length).set(bytes);
-    const fired = ex.step();
-    c.manifest.outputs.forEach((o, i) => {
-      if (!(fired & (1 << i))) return;
-      firedSteps[i].push(t);
-      const n = o.shape.reduce((a: number, b: number) => a * b, 1);
-      const arr = o.dtype === "float32" ? new Float32Array(mem(), ex.output_ptr(i), n) : new Int8Array(mem(), ex.output_ptr(i), n);
-      outs[i].push(...Array.from(arr));
-    });
-  });
-  return { outs, firedSteps };
-}
-
-/** Columns of a [1, C, T] value, in time order, flattened (to compare with per-step outputs). */
-function columns(v: Value): number[] {
-  const [, C, T] = v.shape;
-  const out: number[] = [];
-  for (let t = 0; t < T; t++) for (let ch = 0; ch < C; ch++) out.push(v.data[ch * T + t]);
-  return out;
-}
 
 let seed = 500;
 async function check(layers: Layer[], cin: number, T: number, quant: boolean) {
