@@ -15,13 +15,19 @@ function table(rows: string[][]): string {
   return rows.map((r) => r.map((c, i) => (i >= 4 ? c.padStart(w[i]) : c.padEnd(w[i]))).join("  ").trimEnd()).join("\n");
 }
 
+/** A MAC count that may be an average over steps: whole numbers as they are, else one decimal. */
+export function fmtMacs(n: number): string {
+  return Number.isInteger(n) ? String(n) : n.toFixed(1);
+}
+
 function layerRows(layers: LayerInfo[]): string {
-  const rows = [["layer", "op", "input", "output", "params", "MACs", "bytes", "live arena"]];
+  const streaming = layers.some((l) => l.period !== undefined);
+  const rows = [["layer", "op", "input", "output", "params", "MACs", "bytes", "live arena", ...(streaming ? ["every"] : [])]];
   for (const l of layers) {
-    rows.push([l.name, l.op + (l.int8 ? " (int8)" : ""), l.inputs.map((s) => s.join("x")).join(", "), l.output.join("x"), String(l.params), String(l.macs), String(l.paramBytes), String(l.liveBytes)]);
+    rows.push([l.name, l.op + (l.int8 ? " (int8)" : ""), l.inputs.map((s) => s.join("x")).join(", "), l.output.join("x"), String(l.params), String(l.macs), String(l.paramBytes), String(l.liveBytes), ...(streaming ? [`${l.period} step(s)`] : [])]);
   }
   const sum = (k: "params" | "macs" | "paramBytes") => String(layers.reduce((a, l) => a + l[k], 0));
-  rows.push(["total", "", "", "", sum("params"), sum("macs"), sum("paramBytes"), String(Math.max(0, ...layers.map((l) => l.liveBytes)))]);
+  rows.push(["total", "", "", "", sum("params"), sum("macs"), sum("paramBytes"), String(Math.max(0, ...layers.map((l) => l.liveBytes))), ...(streaming ? [""] : [])]);
   return table(rows);
 }
 
@@ -37,6 +43,8 @@ export function inspectModel(path: string, shapes?: Record<string, number[]>): s
       `inputs: ${io(m.inputs)}`, `outputs: ${io(m.outputs)}`, "",
       layerRows(m.layers), "",
       `arena ${m.memory.arenaBytes} B (lower bound ${m.memory.arenaLowerBound} B), constants ${m.memory.constantBytes} B, wasm ${m.memory.wasmBytes} B, memory ${m.memory.pages} page(s)`,
+      ...(m.stream ? [`streaming: ${fmtMacs(m.stream.macsPerStep)} MACs per step on average, ${m.stream.peakMacsPerStep} at the busiest step; recomputing the ${m.stream.windowSteps}-step window for each new sample would take ${m.stream.windowMacs}`] : []),
+      ...(m.soi ? [`SOI: every ${m.soi.k} steps (${m.soi.mode}) from '${m.soi.split}'; deep layers ${m.soi.deep.join(", ")}; rejoining at ${m.soi.rejoins.join(", ")}`] : []),
     ].join("\n");
   }
   const g = importAndLower(path, { shapes });

@@ -14,7 +14,8 @@ import { loadCompiled, runFloat, runStream, type Loaded } from "../runner.js";
 import { framesOf } from "../stream/selftest.js";
 import { makeValue } from "../ir/graph.js";
 import { encodeNpy, readNpy, type NpyArray } from "../util/npy.js";
-import { inspectModel } from "./inspect.js";
+import { inspectModel, fmtMacs } from "./inspect.js";
+import type { UpsampleMode } from "../ops/time-upsample.js";
 
 const HELP: Record<string, string> = {
   main: `picojoule ${"{version}"}: compile ONNX models to small, WAMR-ready WebAssembly
@@ -39,6 +40,13 @@ Exit codes: 0 ok, 1 internal failure, 2 bad input.`,
   --stream                 streaming: export step() (one time step per call, state kept inside)
                            and reset() instead of run(); causal 1-D conv/pool stacks and forward
                            LSTM/GRU/RNN compute only what each new step changes
+  --soi <k>                Scattered Online Inference: the deep path (from --soi-split, or the
+                           split that saves the most MACs and rejoins the every-step layers)
+                           runs every k-th step; its dilations must be multiples of k
+  --soi-mode <mode>        between deep steps: hold (default: reuse the newest deep result),
+                           extrapolate (linearly from the two newest), predict (use the previous
+                           deep step's result, so the deep path can run after the output)
+  --soi-split <layer>      name of the first layer of the deep path
   --selftest               embed golden inputs and export selftest(): i32 (0 = matches the reference)
   --shape <name=1x8x8>     static shape for an input whose shape is symbolic (repeatable)
   -q, --quiet              no progress output
@@ -89,6 +97,7 @@ async function compileCmd(argv: string[]): Promise<void> {
   const { values: v, positionals } = args("compile", argv, {
     out: { type: "string", short: "o" }, quantize: { type: "string" }, calibrate: { type: "string" }, fixed: { type: "string" },
     selftest: { type: "boolean" }, shape: { type: "string", multiple: true }, quiet: { type: "boolean", short: "q" }, stream: { type: "boolean" },
+    soi: { type: "string" }, "soi-mode": { type: "string" }, "soi-split": { type: "string" },
   });
   if (v.help) return void console.log(HELP.compile);
   if (positionals.length !== 1) bad(`compile: expected one model file, got ${positionals.length} (see picojoule compile --help)`);
@@ -99,6 +108,9 @@ async function compileCmd(argv: string[]): Promise<void> {
   if (fixed !== undefined && quantize === "int8") bad(`compile: --fixed ${fixed} and --quantize int8 exclude each other: choose one arithmetic`);
   if (fixed !== undefined && v.calibrate) bad(`compile: --fixed ${fixed}: --calibrate is not used (a Q format fixes every range); leave it out`);
   if (v.calibrate && quantize !== "int8") bad(`compile: --calibrate is only used with --quantize int8`);
+  if ((v["soi-mode"] !== undefined || v["soi-split"] !== undefined) && v.soi === undefined) bad(`compile: --soi-mode and --soi-split go with --soi <k>`);
+  if (v.soi !== undefined && !/^\d+$/.test(v.soi as string)) bad(`compile: --soi ${v.soi}: expected a whole number of steps (e.g. --soi 2)`);
+  const soi = v.soi === undefined ? undefined : { k: Number(v.soi), mode: v["soi-mode"] as UpsampleMode | undefined, split: v["soi-split"] as string | undefined };
   const out = (v.out as string | undefined) ?? defaultOut(model);
   if (existsSync(out) && !statSync(out).isDirectory()) bad(`compile: ${out} exists and is not a folder`);
   const t0 = Date.now();
@@ -106,13 +118,15 @@ async function compileCmd(argv: string[]): Promise<void> {
   const progress = v.quiet || !process.stderr.isTTY ? undefined : (s: string) => process.stderr.write(`picojoule: ${s}...\n`);
   const c = await compileModel(model, {
     quantize, fixed, calibrate: v.calibrate as string | undefined, selftest: Boolean(v.selftest), shapes: parseShapes(v.shape as string[] | undefined), progress,
-    stream: Boolean(v.stream),
+    stream: Boolean(v.stream), soi,
   });
   const files = writeOutputs(c, out);
   const m = c.manifest;
   console.log(`${model} -> ${out}/ (${m.mode}, ${((Date.now() - t0) / 1000).toFixed(1)} s)`);
   console.log(`  wasm ${m.memory.wasmBytes} B, constants ${m.memory.constantBytes} B, arena ${m.memory.arenaBytes} B (lower bound ${m.memory.arenaLowerBound} B), ${m.memory.pages} page(s)`);
-  console.log(`  ${m.layers.length} layers, ${m.totals.params} parameters (${m.totals.paramBytes} B), ${m.totals.macs} MACs per inference`);
+  if (m.soi) console.log(`  SOI: every ${m.soi.k} steps (${m.soi.mode}) from '${m.soi.split}': ${m.soi.deep.length} deep layer(s), rejoining at ${m.soi.rejoins.join(", ")}`);
+  if (m.stream) console.log(`  ${m.layers.length} layers, ${m.totals.params} parameters (${m.totals.paramBytes} B), ${fmtMacs(m.stream.macsPerStep)} MACs per step (busiest step ${m.stream.peakMacsPerStep}; recomputing the ${m.stream.windowSteps}-step window: ${m.stream.windowMacs})`);
+  else console.log(`  ${m.layers.length} layers, ${m.totals.params} parameters (${m.totals.paramBytes} B), ${m.totals.macs} MACs per inference`);
   console.log(`  ${files.map((f) => basename(f)).join(", ")}`);
 }
 
