@@ -6,7 +6,7 @@
  */
 import { existsSync, readFileSync, statSync } from "node:fs";
 import { dirname, join } from "node:path";
-import { bad } from "./util/errors.js";
+import { bad, internal } from "./util/errors.js";
 import { makeValue, numel, type Value } from "./ir/graph.js";
 import type { Manifest } from "./emit/manifest.js";
 import { quantizeValue } from "./passes/quantize.js";
@@ -78,8 +78,10 @@ export function runStreamRaw(m: Loaded, frames: Value[]): { outputs: Value[][]; 
   ex.reset();
   const outputs = m.manifest.outputs.map(() => [] as Value[]), steps = m.manifest.outputs.map(() => [] as number[]);
   frames.forEach((f, t) => {
+    (ex.input_ptr as unknown as (i: number) => number)(0); // announces the frame (step() refuses a stale one)
     writeInputs(m, [f]);
     const fired = ex.step();
+    if (fired < 0) internal(`${m.manifest.source}: step() refused frame ${t}`);
     readOutputs(m).forEach((v, i) => {
       if (!(fired & (1 << i))) return;
       outputs[i].push({ ...v, data: v.data.slice() });

@@ -151,7 +151,7 @@ export function emitAssemblyScript(g: Graph, plan: MemoryPlan, selftest?: SelfTe
     const lines: string[] = ["  reset();", "  let bad = 0;", "  let fired = 0;"];
     st.frames.forEach((f, k) => {
       const sym = addConst(`selftest_step${k}`, f.dtype, f.data, `golden frame ${k}`);
-      lines.push(`  memory.copy(${inputAddrs[0]}, ${sym}, ${bytesOf(g.inputs)[0]});`, "  fired = step();");
+      lines.push(`  memory.copy(${inputAddrs[0]}, ${sym}, ${bytesOf(g.inputs)[0]});`, "  frame_ready = true;", "  fired = step();");
       st.expected[k].forEach((v, i) => {
         if (!v) return;
         const osym = addConst(`selftest_step${k}_out${i}`, v.dtype, v.data, `reference output ${i} at step ${k}`);
@@ -203,7 +203,9 @@ export function emitAssemblyScript(g: Graph, plan: MemoryPlan, selftest?: SelfTe
     ]),
     "",
     `/** Address of input i (${g.inputs.map((n, i) => `${i}: '${n}' ${tensor(g, n).dtype} ${tensor(g, n).shape.join("x")}`).join("; ")}). */`,
-    ioFn("input_ptr", inputAddrs),
+    stream
+      ? `export function input_ptr(i: i32): usize {\n  if (i == 0) { frame_ready = true; return ${inputAddrs[0]}; }\n  return 0;\n}`
+      : ioFn("input_ptr", inputAddrs),
     ioFn("input_bytes", bytesOf(g.inputs)),
     `/** Address of output i (${g.outputs.map((n, i) => `${i}: '${n}' ${tensor(g, n).dtype} ${tensor(g, n).shape.join("x")}`).join("; ")}). */`,
     ioFn("output_ptr", outputAddrs),
@@ -216,7 +218,10 @@ export function emitAssemblyScript(g: Graph, plan: MemoryPlan, selftest?: SelfTe
 
 /**
  * step() and reset() of a streaming model: step runs the layers due at this step (a layer
- * with period P runs when step_t % P == 0) and returns a bit mask of the outputs it wrote;
+ * with period P runs when step_t % P == 0) and returns a bit mask of the outputs it wrote,
+ * or -1 without touching any state when the host did not ask input_ptr(0) for the frame's
+ * address since the previous step (a step on a stale or unwritten frame would be silently
+ * wrong);
  * reset() restores every state window and makes recurrent layers restart from their
  * initial state (stream_mode 1 on the first step after a reset, 2 later).
  */
@@ -228,8 +233,16 @@ function streamFns(body: string[], resetLines: string[], stream: StreamEmit): st
     "/** 1 on the first step after a reset (recurrent layers start from their initial state), then 2. */",
     "let stream_mode: i32 = 1;",
     "",
-    "/** Consumes one input frame; returns a bit mask of the outputs written (bit i: output i). */",
+    "/** Set by input_ptr(0): a new frame is being written; step() consumes it. */",
+    "let frame_ready: bool = false;",
+    "",
+    "/**",
+    " * Consumes one input frame; returns a bit mask of the outputs written (bit i: output i),",
+    " * or -1, changing nothing, when no frame was announced by input_ptr(0) since the last step.",
+    " */",
     "export function step(): i32 {",
+    "  if (!frame_ready) return -1;",
+    "  frame_ready = false;",
     ...body,
     "  let fired = 0;",
     ...fired,
@@ -241,6 +254,7 @@ function streamFns(body: string[], resetLines: string[], stream: StreamEmit): st
     "/** Forgets the stream: clears every layer's window and the recurrent state. */",
     "export function reset(): void {",
     ...resetLines,
+    "  frame_ready = false;",
     "  step_t = 0;",
     "  stream_mode = 1;",
     "}",

@@ -102,6 +102,23 @@ describe("STMC: causal Conv1d stacks stream column by column", () => {
     const b = await streamWasm(st, frames); // streamWasm resets first, on a fresh instance
     expect(a.outs).toEqual(b.outs);
   });
+  it("step() without a frame announced by input_ptr(0) returns -1 and changes nothing", async () => {
+    const st = await compileModel(writeModel(tcn(2, 16, TCN, 78)), { stream: true });
+    const frames = framesOf(randValue(rng(4), [1, 2, 16], -1, 1), 2);
+    const want = (await streamWasm(st, frames)).outs[0];
+    const ex = (await WebAssembly.instantiate(st.wasm)).instance.exports as Record<string, any>;
+    ex.reset();
+    expect(ex.step()).toBe(-1); // nothing written after the reset
+    const got: number[] = [];
+    for (const f of frames) {
+      new Float32Array(ex.memory.buffer, ex.input_ptr(0), 2).set(f.data);
+      expect(ex.step()).toBe(1);
+      expect(ex.step()).toBe(-1); // the same frame again: refused, the stream does not advance
+      got.push(...Array.from(new Float32Array(ex.memory.buffer, ex.output_ptr(0), 1)));
+    }
+    expect(ex.steps_since_reset()).toBe(16);
+    expect(got).toEqual(want);
+  });
   it("refuses a convolution that looks ahead, naming it", async () => {
     const spec = tcn(2, 16, [{ cout: 4, k: 3 }], 5);
     spec.nodes[0].name = "lookahead";
