@@ -162,3 +162,40 @@ describe("SOI: the deep path runs every k-th step", () => {
     await expect(compileModel(writeModel(spec), { soi: { k: K } })).rejects.toThrow(/--soi 2 needs a model that streams: .*layer 'shallow' \(Conv\): --stream needs causal layers/);
   });
 });
+
+describe("picojoule compile --soi", () => {
+  it("compiles and streams from the CLI; bad flags exit 2 with one line", async () => {
+    const { spawnSync } = await import("node:child_process");
+    const { existsSync, readFileSync, writeFileSync } = await import("node:fs");
+    const { join } = await import("node:path");
+    const { encodeNpy, readNpy } = await import("../../compiler/util/npy.js");
+    const { tmpDir } = await import("../helpers/build-onnx.js");
+    const dir = tmpDir();
+    const model = writeModel(unet(CIN, C, T, 46));
+    const pj = (...a: string[]) => spawnSync(process.execPath, ["dist/compiler/cli/main.js", ...a], { encoding: "utf8" });
+    const out = join(dir, "soi-cli");
+    const c = pj("compile", model, "--stream", "--soi", "2", "--soi-mode", "extrapolate", "--selftest", "-o", out, "-q");
+    expect(c.status, c.stderr).toBe(0);
+    expect(c.stdout).toMatch(/SOI: every 2 steps \(extrapolate\) from 'deep1': 3 deep layer\(s\), rejoining at proj/);
+    const m = JSON.parse(readFileSync(join(out, "model.json"), "utf8"));
+    expect(m.soi).toMatchObject({ k: 2, mode: "extrapolate", split: "deep1" });
+    const seq = randValue(rng(13), [1, CIN, 30], -1, 1);
+    const xf = join(dir, "soi-seq.npy"), yf = join(dir, "soi-y.npy");
+    writeFileSync(xf, encodeNpy({ dtype: "float32", shape: seq.shape, data: seq.data as Float32Array }));
+    const r = pj("run", out, "--stream", "--input", xf, "--output", yf);
+    expect(r.status, r.stderr).toBe(0);
+    expect(readNpy(yf).shape).toEqual([30, 1, 1, 1]);
+    for (const [args, msg] of [
+      [["--soi", "two"], /--soi two: expected a whole number of steps/],
+      [["--soi-mode", "hold"], /--soi-mode and --soi-split go with --soi <k>/],
+      [["--soi", "2", "--soi-mode", "cubic"], /--soi-mode cubic: expected hold, extrapolate, predict/],
+      [["--soi", "2", "--soi-split", "shallow"], /layer 'shallow' \(Conv\): dilation 1 is not a multiple of 2/],
+    ] as const) {
+      const bad = pj("compile", model, ...args, "-o", join(dir, "soi-bad"), "-q");
+      expect(bad.status, bad.stderr).toBe(2);
+      expect(bad.stderr.trim().split("\n")).toHaveLength(1);
+      expect(bad.stderr).toMatch(msg);
+      expect(existsSync(join(dir, "soi-bad"))).toBe(false);
+    }
+  });
+});
