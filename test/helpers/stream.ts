@@ -3,8 +3,14 @@
  * a host does (write the frame at input_ptr(0), call step(), read the outputs it reports as
  * written), and lay a full-window [1, C, T] value out column by column to compare.
  */
-import type { Compiled } from "../../compiler/pipeline.js";
-import type { Value } from "../../compiler/ir/graph.js";
+import { quantizeInput, type Compiled } from "../../compiler/pipeline.js";
+import { tensor, type Graph, type Value } from "../../compiler/ir/graph.js";
+
+/** A float value for graph input `name`, quantized with the input's parameters when the graph is int8. */
+export function modelInput(g: Graph, v: Value, name = g.inputs[0]): Value {
+  const q = tensor(g, name).quant;
+  return q ? quantizeInput(v, q.scale[0], q.zeroPoint[0]) : v;
+}
 
 /** Runs the module's step() over the frames; returns each output's fired columns concatenated along time. */
 export async function streamWasm(c: Compiled, frames: Value[]): Promise<{ outs: number[][]; firedSteps: number[][] }> {

@@ -13,8 +13,7 @@
 import { describe, expect, it } from "vitest";
 import { compileModel } from "../../compiler/pipeline.js";
 import { interpret } from "../../compiler/ir/interp.js";
-import { makeValue, tensor, type Value } from "../../compiler/ir/graph.js";
-import { quantizeValue } from "../../compiler/passes/quantize.js";
+import { type Value } from "../../compiler/ir/graph.js";
 import { StepRunner } from "../../compiler/stream/interp.js";
 import { framesOf } from "../../compiler/stream/selftest.js";
 import type { UpsampleMode } from "../../compiler/ops/time-upsample.js";
@@ -22,7 +21,7 @@ import { writeModel, type ModelSpec, type NodeSpec } from "../helpers/build-onnx
 import { randValue, rng } from "../helpers/random.js";
 import { worstRatio } from "../helpers/run.js";
 import { FLOAT_TOL } from "../helpers/op-check.js";
-import { columns, streamWasm } from "../helpers/stream.js";
+import { columns, modelInput, streamWasm } from "../helpers/stream.js";
 
 /**
  * x [1, cin, T] -> s = relu(conv k3 d1) -> a = relu(conv k3 d2) -> b = relu(conv k3 d4)
@@ -64,11 +63,7 @@ async function check(mode: UpsampleMode, quant: boolean) {
   expect(full.soi).toEqual({ k: K, mode, split: "deep1", deep: ["deep1", "deep2", "proj"], rejoins: ["proj"] });
   const ex = (await WebAssembly.instantiate(st.wasm)).instance.exports as Record<string, any>;
   expect(ex.selftest()).toBe(0);
-  let x: Value = seq;
-  if (quant) {
-    const q = tensor(full.graph, "x").quant!;
-    x = makeValue("int8", seq.shape, Array.from(seq.data, (v) => quantizeValue(v, q.scale[0], q.zeroPoint[0])));
-  }
+  const x = modelInput(full.graph, seq);
   const want = columns(interpret(full.graph, { x })[full.graph.outputs[0]]);
   const frames = framesOf(x, 2);
   const runner = new StepRunner(st.stepGraph!);

@@ -8,15 +8,13 @@
 import { describe, expect, it } from "vitest";
 import { compileModel, type Compiled } from "../../compiler/pipeline.js";
 import { interpret } from "../../compiler/ir/interp.js";
-import { makeValue, tensor, type Value } from "../../compiler/ir/graph.js";
-import { quantizeValue } from "../../compiler/passes/quantize.js";
 import { StepRunner } from "../../compiler/stream/interp.js";
 import { framesOf } from "../../compiler/stream/selftest.js";
 import { writeModel, type ModelSpec, type NodeSpec } from "../helpers/build-onnx.js";
 import { randValue, rng } from "../helpers/random.js";
 import { worstRatio } from "../helpers/run.js";
 import { FLOAT_TOL } from "../helpers/op-check.js";
-import { columns, streamWasm } from "../helpers/stream.js";
+import { columns, modelInput, streamWasm } from "../helpers/stream.js";
 
 interface Layer { cout: number; k: number; d?: number; s?: number; relu?: boolean; pool?: "max" | "avg" }
 
@@ -60,11 +58,7 @@ async function check(layers: Layer[], cin: number, T: number, quant: boolean) {
   const st = await compileModel(file, { ...opts, stream: true, selftest: true });
   const ex = (await WebAssembly.instantiate(st.wasm)).instance.exports as Record<string, any>;
   expect(ex.selftest()).toBe(0);
-  let x: Value = seq;
-  if (quant) {
-    const q = tensor(full.graph, "x").quant!;
-    x = makeValue("int8", seq.shape, Array.from(seq.data, (v) => quantizeValue(v, q.scale[0], q.zeroPoint[0])));
-  }
+  const x = modelInput(full.graph, seq);
   const want = interpret(full.graph, { x })[full.graph.outputs[0]];
   const frames = framesOf(x, 2);
   // the streaming reference equals the full-window reference exactly
