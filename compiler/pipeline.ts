@@ -14,7 +14,7 @@ import { foldBatchNorm } from "./passes/fold-batchnorm.js";
 import { fuseActivation } from "./passes/fuse-activation.js";
 import { calibrate, quantizeGraph, quantizeValue } from "./passes/quantize.js";
 import { fixedName, parseFixed, quantizeFixedGraph } from "./passes/quantize-fixed.js";
-import { qFromReal, type QFmt } from "./ir/fixedpoint.js";
+import { qFromReal, qStorage, type QFmt } from "./ir/fixedpoint.js";
 import { planMemory, type MemoryPlan } from "./passes/plan-memory.js";
 import { emitAssemblyScript, type SelfTest } from "./emit/assemblyscript.js";
 import { compileAssemblyScript } from "./emit/asc.js";
@@ -32,7 +32,7 @@ export interface CompileOptions {
   /**
    * Q-format fixed point, e.g. "Q4.4" (m integer bits with the sign, f fractional bits):
    * ElasticAI's FPGA arithmetic (ops/INT8.md, "Q-format mode"). Excludes quantize int8
-   * and calibrate. Formats up to 8 bits.
+   * and calibrate. Formats of 2 to 16 bits (int8 storage up to 8, int16 from 9).
    */
   fixed?: string;
   /** Calibration samples: a .npy path, or feeds already built. Required for int8. */
@@ -104,11 +104,12 @@ export async function compileModel(file: string, opts: CompileOptions = {}): Pro
   }
   const rg = sg ? sg.graph : g; // the graph the module runs: the one-step graph when streaming
   step("plan-memory");
-  const plan = planMemory(rg, new Set(sg?.states.map((s) => s.name)));
+  // with deferred work the input slot is the host's between steps: no tensor may share it
+  const plan = planMemory(rg, new Set(sg?.states.map((s) => s.name)), { pinInputs: sg?.deferToIdle === true });
   let selftest: SelfTest | undefined;
   if (opts.selftest) selftest = sg ? streamSelfTest(g, sg, calib?.[0], fmt) : goldenSelfTest(g, calib?.[0], fmt);
   step("emit");
-  const emitted = emitAssemblyScript(rg, plan, selftest, sg && { states: sg.states, outputPeriods: sg.outputPeriods });
+  const emitted = emitAssemblyScript(rg, plan, selftest, sg && { states: sg.states, outputPeriods: sg.outputPeriods, deferredFrom: sg.deferredFrom, deferToIdle: sg.deferToIdle });
   step("asc");
   const asc = await compileAssemblyScript(emitted.source, { memoryBase: emitted.memoryBase });
   const manifest = buildManifest(rg, plan, emitted, asc, file, fmt ? fixedName(fmt) : mode);
@@ -143,7 +144,7 @@ function goldenSelfTest(g: Graph, sample?: Record<string, Value>, fmt?: QFmt): S
       seed = (Math.imul(seed, 1103515245) + 12345) >>> 0;
       v.data[i] = src ? src.data[i] : ((seed >>> 8) / 2 ** 24) * 2 - 1;
     }
-    if (fmt) return makeValue("int8", v.shape, Array.from(v.data, (x) => qFromReal(x, fmt)));
+    if (fmt) return makeValue(qStorage(fmt), v.shape, Array.from(v.data, (x) => qFromReal(x, fmt)));
     return t.quant ? quantizeInput(v, t.quant.scale[0], t.quant.zeroPoint[0]) : v;
   });
   const feeds = Object.fromEntries(g.inputs.map((n, i) => [n, inputs[i]]));

@@ -3,13 +3,18 @@
  * instantiate with no imports, write inputs at their addresses, call run(), read outputs.
  * Float inputs are quantized with the input's scale and zero point (the same rounding as
  * the compiler uses) and int8 outputs are dequantized, so the CLI always speaks float32.
+ * int16 tensors are those of Q formats of 9 to 16 bits (--fixed, model.json's mode "Qm.f"):
+ * a float input becomes sat(trunc(x 2^f)), the conversion of the Q mode's constants
+ * (qFromReal), and an output q reads as q 2^-f. (Q formats of at most 8 bits keep int8
+ * storage and the int8 conversion, rounding half away from zero.)
  */
 import { existsSync, readFileSync, statSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { bad, internal } from "./util/errors.js";
 import { makeValue, numel, type Value } from "./ir/graph.js";
-import type { Manifest } from "./emit/manifest.js";
+import type { IOInfo, Manifest } from "./emit/manifest.js";
 import { quantizeValue } from "./passes/quantize.js";
+import { qFmt, qFromReal, type QFmt } from "./ir/fixedpoint.js";
 
 export interface Loaded {
   manifest: Manifest;
@@ -41,7 +46,7 @@ export async function instantiate(wasm: Uint8Array, manifest: Manifest, name = "
   return { manifest, instance: instance!, memory };
 }
 
-/** Runs one inference on raw tensors (int8 for quantized models) and returns raw outputs. */
+/** Runs one inference on raw tensors (int8 or int16 for quantized models) and returns raw outputs. */
 export function runRaw(m: Loaded, inputs: Value[]): Value[] {
   if (m.manifest.stream) bad(`${m.manifest.source}: this module was compiled with --stream; feed it a sequence (runStream / picojoule run --stream)`);
   writeInputs(m, inputs);
@@ -63,9 +68,35 @@ function readOutputs(m: Loaded): Value[] {
   const buf = m.memory.buffer;
   return m.manifest.outputs.map((io) => {
     const n = numel(io.shape);
-    const src = io.dtype === "int8" ? new Int8Array(buf, io.address, n) : new Float32Array(buf, io.address, n);
-    return makeValue(io.dtype === "int8" ? "int8" : "float32", io.shape, src);
+    if (io.dtype === "int8") return makeValue("int8", io.shape, new Int8Array(buf, io.address, n));
+    if (io.dtype === "int16") return makeValue("int16", io.shape, new Int16Array(buf, io.address, n));
+    return makeValue("float32", io.shape, new Float32Array(buf, io.address, n));
   });
+}
+
+/** The Q format of a module whose tensors are int16 (model.json's mode "Qm.f"). */
+function int16Format(m: Manifest, io: IOInfo): QFmt {
+  const mt = /^Q(\d+)\.(\d+)$/.exec(m.mode);
+  if (!mt) bad(`${m.source}: '${io.name}' is int16 but the module's mode is ${m.mode}, not a Q format`);
+  return qFmt(Number(mt![1]), Number(mt![2]));
+}
+
+/** A float input in the raw form the module reads (see the file comment). */
+function toRaw(m: Manifest, io: IOInfo, x: Float32Array): Value {
+  if (io.dtype === "int8") return makeValue("int8", io.shape, Array.from(x, (v) => quantizeValue(v, io.scale!, io.zeroPoint!)));
+  if (io.dtype === "int16") {
+    const F = int16Format(m, io);
+    const nan = x.findIndex(Number.isNaN);
+    if (nan >= 0) bad(`input '${io.name}' holds NaN at element ${nan}; it has no ${m.mode} value`);
+    return makeValue("int16", io.shape, Array.from(x, (v) => qFromReal(v, F)));
+  }
+  return makeValue("float32", io.shape, x);
+}
+
+/** A raw output as float32 values. */
+function fromRaw(io: IOInfo, v: Value): Float32Array {
+  if (io.dtype !== "int8" && io.dtype !== "int16") return v.data as Float32Array;
+  return Float32Array.from(v.data, (q) => io.scale! * (q - io.zeroPoint!));
 }
 
 /**
@@ -94,27 +125,16 @@ export function runStreamRaw(m: Loaded, frames: Value[]): { outputs: Value[][]; 
 /** runStreamRaw on float frames, quantizing and dequantizing as the manifest says. */
 export function runStream(m: Loaded, frames: Float32Array[]): { outputs: Float32Array[][]; steps: number[][] } {
   const io = m.manifest.inputs[0];
-  const raw = frames.map((x) => (io.dtype !== "int8" ? makeValue("float32", io.shape, x) : makeValue("int8", io.shape, Array.from(x, (v) => quantizeValue(v, io.scale!, io.zeroPoint!)))));
+  const raw = frames.map((x) => toRaw(m.manifest, io, x));
   const r = runStreamRaw(m, raw);
   return {
     steps: r.steps,
-    outputs: r.outputs.map((vs, i) => {
-      const o = m.manifest.outputs[i];
-      return vs.map((v) => (o.dtype !== "int8" ? (v.data as Float32Array) : Float32Array.from(v.data, (q) => o.scale! * (q - o.zeroPoint!))));
-    }),
+    outputs: r.outputs.map((vs, i) => vs.map((v) => fromRaw(m.manifest.outputs[i], v))),
   };
 }
 
 /** Runs one inference on float inputs, quantizing and dequantizing as the manifest says. */
 export function runFloat(m: Loaded, inputs: Float32Array[]): Float32Array[] {
-  const raw = m.manifest.inputs.map((io, i) => {
-    const x = inputs[i];
-    if (io.dtype !== "int8") return makeValue("float32", io.shape, x);
-    return makeValue("int8", io.shape, Array.from(x, (v) => quantizeValue(v, io.scale!, io.zeroPoint!)));
-  });
-  return runRaw(m, raw).map((v, i) => {
-    const io = m.manifest.outputs[i];
-    if (io.dtype !== "int8") return v.data as Float32Array;
-    return Float32Array.from(v.data, (q) => io.scale! * (q - io.zeroPoint!));
-  });
+  const raw = m.manifest.inputs.map((io, i) => toRaw(m.manifest, io, inputs[i]));
+  return runRaw(m, raw).map((v, i) => fromRaw(m.manifest.outputs[i], v));
 }

@@ -58,7 +58,7 @@ export function rows_next(): void {
 
 /**
  * Copies every element of the plan's index space from x (offsets by A strides) to y
- * (offsets by B strides); elements are 1 or 4 bytes. Rows that are contiguous on both sides
+ * (offsets by B strides); elements are 1, 2 or 4 bytes. Rows that are contiguous on both sides
  * move with memory.copy.
  */
 export function strided_copy(x: usize, y: usize, p: usize, esize: i32): void {
@@ -76,6 +76,17 @@ export function strided_copy(x: usize, y: usize, p: usize, esize: i32): void {
       let px = x + (<usize>rowA << 2), py = y + (<usize>rowB << 2);
       for (let j = 0; j < n; j++) {
         store<u32>(py, load<u32>(px));
+        px += bx;
+        py += by;
+      }
+      rows_next();
+    }
+  } else if (esize == 2) {
+    const bx = <usize>sx << 1, by = <usize>sy << 1;
+    for (let r = 0; r < rows; r++) {
+      let px = x + (<usize>rowA << 1), py = y + (<usize>rowB << 1);
+      for (let j = 0; j < n; j++) {
+        store<u16>(py, load<u16>(px));
         px += bx;
         py += by;
       }

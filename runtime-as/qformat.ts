@@ -1,8 +1,11 @@
-// Q-format arithmetic for the --fixed kernels (fc_q8, add_q8, lstm_q8), mirroring the
-// Q-format section of compiler/ir/fixedpoint.ts operation for operation: values are int8
-// holding q / 2^f, saturated to the format's range [lo, hi] (W = m + f bits, W <= 8).
-// Sums of products are exact in i32 and brought back to the grid once, by i32 division by
-// 2^f (wasm's i32.div_s truncates toward zero, which is the definition), then saturated.
+// Q-format arithmetic for the --fixed kernels (fc_q8/16, add_q8/16, lstm_q8/16, the Q
+// activations), mirroring the Q-format section of compiler/ir/fixedpoint.ts operation for
+// operation: values are grid integers holding q / 2^f, saturated to the format's range
+// [lo, hi] (W = m + f bits), stored as int8 (W <= 8) or int16 (W 9 to 16). Sums of products
+// are exact (i32 for int8 storage, i64 for int16) and brought back to the grid once, by
+// division by 2^f (wasm's div_s truncates toward zero, which is the definition), then
+// saturated. A single product of two grid values is at most 2^(W-1) * 2^(W-1) <= 2^30 in
+// magnitude, so qmul is exact in i32 for every W <= 16.
 
 @inline export function qsat(x: i32, lo: i32, hi: i32): i32 {
   return x < lo ? lo : x > hi ? hi : x;
@@ -11,6 +14,12 @@
 /** sat(truncdiv(acc, 2^f)). */
 @inline export function qcut(acc: i32, f: i32, lo: i32, hi: i32): i32 {
   return qsat(acc / (1 << f), lo, hi);
+}
+
+/** sat(truncdiv(acc, 2^f)) of an i64 sum (int16 storage); the result is in [lo, hi]. */
+@inline export function qcut64(acc: i64, f: i32, lo: i32, hi: i32): i32 {
+  const q = acc / (<i64>1 << <i64>f);
+  return q < <i64>lo ? lo : q > <i64>hi ? hi : <i32>q;
 }
 
 /** Product of two grid values: sat(truncdiv(a * b, 2^f)). */

@@ -180,8 +180,23 @@ describe("picojoule CLI, --fixed Qm.f", () => {
     for (const v of res.stdout.trim().split(/\s+/).map(Number)) expect(Number.isInteger(v * 16)).toBe(true);
   });
 
-  it("refuses 16-bit formats, bad syntax, and --fixed with --quantize int8 or --calibrate", () => {
-    expectBad(pj("compile", model, "-o", join(dir, "f1"), "--fixed", "Q8.8"), /--fixed Q8\.8: 16-bit formats need int16 storage, which is not implemented yet/);
+  it("compiles and runs in Q8.8 (int16 storage); outputs are multiples of 1/256", () => {
+    const out = join(dir, "q88");
+    const c = pj("compile", model, "-o", out, "--fixed", "Q8.8", "--selftest", "-q");
+    expect(c.code, c.stderr).toBe(0);
+    expect(c.stdout).toMatch(/-> .*q88\/ \(Q8\.8, /);
+    const manifest = JSON.parse(readFileSync(join(out, "model.json"), "utf8"));
+    expect(manifest.mode).toBe("Q8.8");
+    expect(manifest.inputs[0]).toMatchObject({ dtype: "int16", bytes: 8 });
+    const res = pj("run", out, "--input", npy(join(dir, "xq8.npy"), [2, 1, 4]), "--output", join(dir, "yq8.npy"));
+    expect(res.code, res.stderr).toBe(0);
+    const ys = readNpy(join(dir, "yq8.npy"));
+    expect(ys.shape).toEqual([2, 3]);
+    for (const v of ys.data) expect(Number.isInteger(Number(v) * 256)).toBe(true);
+  });
+
+  it("refuses formats of more than 16 bits, bad syntax, and --fixed with --quantize int8 or --calibrate", () => {
+    expectBad(pj("compile", model, "-o", join(dir, "f1"), "--fixed", "Q9.8"), /--fixed Q9\.8: 17 bits; Q formats have at most 16 bits/);
     expectBad(pj("compile", model, "-o", join(dir, "f1"), "--fixed", "Q4"), /--fixed Q4: expected Qm\.f/);
     expectBad(pj("compile", model, "-o", join(dir, "f1"), "--fixed", "Q4.4", "--quantize", "int8"), /--fixed Q4\.4 and --quantize int8 exclude each other/);
     expectBad(pj("compile", model, "-o", join(dir, "f1"), "--fixed", "Q4.4", "--calibrate", npy(join(dir, "cq.npy"), [4, 1, 4])), /--fixed Q4\.4: --calibrate is not used/);

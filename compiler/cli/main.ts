@@ -34,9 +34,10 @@ Exit codes: 0 ok, 1 internal failure, 2 bad input.`,
   -o, --out <dir>          output folder (default: out/<model name>)
   --quantize none|int8     arithmetic: float32 (none, default) or int8 post-training quantization
   --calibrate <x.npy>      calibration inputs for int8: N x input shape, float32
-  --fixed Qm.f             Q-format fixed point instead (e.g. Q4.4, Q2.6: m integer bits with the
-                           sign, f fractional bits, at most 8 bits for now): the ElasticAI FPGA
-                           arithmetic (truncate, saturate, hard sigmoid / hard tanh); no calibration
+  --fixed Qm.f             Q-format fixed point instead (e.g. Q4.4, Q8.8: m integer bits with the
+                           sign, f fractional bits, 2 to 16 bits; int8 storage up to 8, int16
+                           above): the ElasticAI FPGA arithmetic (truncate, saturate, hard
+                           sigmoid / hard tanh); no calibration
   --stream                 streaming: export step() (one time step per call, state kept inside)
                            and reset() instead of run(); causal 1-D conv/pool stacks and forward
                            LSTM/GRU/RNN compute only what each new step changes

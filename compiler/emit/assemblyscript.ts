@@ -7,12 +7,12 @@
  * address and nothing is allocated at run time.
  *
  * With a self-test, golden inputs and the reference interpreter's outputs are embedded and
- * `selftest()` returns how many output elements differ (int8: any difference; float: beyond
- * the stated tolerance).
+ * `selftest()` returns how many output elements differ (int8 and int16: any difference;
+ * float: beyond the stated tolerance).
  */
 import { basename } from "node:path";
 import { internal } from "../util/errors.js";
-import { numel, tensor, type Graph, type Value } from "../ir/graph.js";
+import { dtypeBytes, numel, tensor, type Graph, type Value } from "../ir/graph.js";
 import { opDef } from "../ops/table.js";
 import type { EmitCtx } from "../ops/types.js";
 import type { MemoryPlan } from "../passes/plan-memory.js";
@@ -58,6 +58,10 @@ function literalList(dtype: string, values: ArrayLike<number>): string {
 export interface StreamEmit {
   states: Array<{ name: string; fill: number }>;
   outputPeriods: number[];
+  /** Nodes from this index on run after the outputs, in idle() or before the next step (step-graph.ts). */
+  deferredFrom?: number;
+  /** False: step() runs the deferred nodes itself, after the outputs. */
+  deferToIdle?: boolean;
 }
 
 export function emitAssemblyScript(g: Graph, plan: MemoryPlan, selftest?: SelfTest, stream?: StreamEmit): Emitted {
@@ -125,9 +129,12 @@ export function emitAssemblyScript(g: Graph, plan: MemoryPlan, selftest?: SelfTe
     },
   };
 
-  for (const node of g.nodes) {
+  let deferredBody = -1;
+  for (const [index, node] of g.nodes.entries()) {
     const def = opDef(node.op);
     const period: number = stream ? node.attrs.period : 1;
+    if (index === stream?.deferredFrom) deferredBody = body.length;
+    const counter = deferredBody >= 0 ? "deferred_t" : "step_t";
     const mark = body.length;
     const ins = node.inputs.filter((x) => x).map((x) => `${x} ${tensor(g, x).shape.join("x")}`).join(", ");
     const outs = node.outputs.filter((x) => x).map((x) => `${x} ${tensor(g, x).shape.join("x")}`).join(", ");
@@ -136,14 +143,21 @@ export function emitAssemblyScript(g: Graph, plan: MemoryPlan, selftest?: SelfTe
     if (def.alias) { body.push("  //   (view: shares its input's buffer)"); continue; }
     if (!def.emit) internal(`${node.op} has no kernel`);
     def.emit(node, e);
-    if (period > 1) body.splice(mark + 1, 0, `  if (step_t % ${period} == 0) {`), body.push("  }");
+    if (period > 1) body.splice(mark + 1, 0, `  if (${counter} % ${period} == 0) {`), body.push("  }");
   }
+  const deferred = deferredBody >= 0 ? body.splice(deferredBody) : [];
 
   const inputAddrs = g.inputs.map((n) => ARENA_BASE + plan.offsets.get(n)!);
   const outputAddrs = g.outputs.map((n) => ARENA_BASE + plan.offsets.get(n)!);
   const ioFn = (name: string, vals: number[]) =>
     `export function ${name}(i: i32): usize {\n${vals.map((v, i) => `  if (i == ${i}) return ${v};`).join("\n")}\n  return 0;\n}`;
-  const bytesOf = (names: string[]) => names.map((n) => { const t = tensor(g, n); return numel(t.shape) * (t.dtype === "float32" ? 4 : 1); });
+  const bytesOf = (names: string[]) => names.map((n) => { const t = tensor(g, n); return numel(t.shape) * dtypeBytes(t.dtype); });
+  /** The selftest's comparison for an output of this dtype (integers exactly, float within a tolerance). */
+  const diffFn = (dtype: string): string => {
+    if (dtype === "float32") return "count_diff_f32";
+    if (dtype === "int16") return "count_diff_i16";
+    return "count_diff_i8";
+  };
 
   let selftestSrc = "";
   if (selftest?.stream) {
@@ -155,7 +169,7 @@ export function emitAssemblyScript(g: Graph, plan: MemoryPlan, selftest?: SelfTe
       st.expected[k].forEach((v, i) => {
         if (!v) return;
         const osym = addConst(`selftest_step${k}_out${i}`, v.dtype, v.data, `reference output ${i} at step ${k}`);
-        const fn = v.dtype === "float32" ? "count_diff_f32" : "count_diff_i8";
+        const fn = diffFn(v.dtype);
         const tol = v.dtype === "float32" ? `, ${st.atol}, ${st.rtol}` : "";
         need("selftest", fn);
         lines.push(`  bad += (fired & ${1 << i}) == 0 ? ${v.data.length} : ${fn}(${outputAddrs[i]}, ${osym}, ${v.data.length}${tol});`);
@@ -172,7 +186,7 @@ export function emitAssemblyScript(g: Graph, plan: MemoryPlan, selftest?: SelfTe
     lines.push("  run();", "  let bad = 0;");
     selftest.outputs.forEach((v, i) => {
       const sym = addConst(`selftest_out${i}`, v.dtype, v.data, `reference output ${i}`);
-      const fn = v.dtype === "float32" ? "count_diff_f32" : "count_diff_i8";
+      const fn = diffFn(v.dtype);
       const tol = v.dtype === "float32" ? `, ${selftest.atol}, ${selftest.rtol}` : "";
       need("selftest", fn);
       lines.push(`  bad += ${fn}(${outputAddrs[i]}, ${sym}, ${v.data.length}${tol});`);
@@ -195,7 +209,7 @@ export function emitAssemblyScript(g: Graph, plan: MemoryPlan, selftest?: SelfTe
     "",
     ...consts,
     "",
-    ...(stream ? streamFns(body, resetLines, stream) : [
+    ...(stream ? streamFns(body, deferred, resetLines, stream) : [
       "/** One inference: reads the input buffers, writes the output buffers. */",
       "export function run(): void {",
       ...body,
@@ -225,9 +239,27 @@ export function emitAssemblyScript(g: Graph, plan: MemoryPlan, selftest?: SelfTe
  * reset() restores every state window and makes recurrent layers restart from their
  * initial state (stream_mode 1 on the first step after a reset, 2 later).
  */
-function streamFns(body: string[], resetLines: string[], stream: StreamEmit): string[] {
+function streamFns(body: string[], deferred: string[], resetLines: string[], stream: StreamEmit): string[] {
   const fired = stream.outputPeriods.map((p, i) => (p === 1 ? `  fired |= ${1 << i};` : `  if (step_t % ${p} == 0) fired |= ${1 << i};`));
+  const later = deferred.length > 0 && stream.deferToIdle === true;
+  const after = deferred.length > 0 && !later ? ["  // deferred: these layers serve later steps, and read this step's frame", ...deferred.map((l) => l.replace("deferred_t", "step_t"))] : [];
   return [
+    ...(later ? [
+      "/** The step whose deferred work (the predictive deep path) is still to run, or -1. */",
+      "let deferred_t: i32 = -1;",
+      "",
+      "/** The deferred work of step deferred_t: layers whose results serve later steps, not this step's outputs. */",
+      "function run_deferred(): void {",
+      ...deferred,
+      "  deferred_t = -1;",
+      "}",
+      "",
+      "/** Runs the last step's deferred work now (call it after reading the outputs, before the next frame is due); step() does it otherwise. */",
+      "export function idle(): void {",
+      "  if (deferred_t >= 0) run_deferred();",
+      "}",
+      "",
+    ] : []),
     "/** Steps since the last reset. */",
     "let step_t: i32 = 0;",
     "/** 1 on the first step after a reset (recurrent layers start from their initial state), then 2. */",
@@ -243,9 +275,12 @@ function streamFns(body: string[], resetLines: string[], stream: StreamEmit): st
     "export function step(): i32 {",
     "  if (!frame_ready) return -1;",
     "  frame_ready = false;",
+    ...(later ? ["  if (deferred_t >= 0) run_deferred();"] : []),
     ...body,
     "  let fired = 0;",
     ...fired,
+    ...after,
+    ...(later ? ["  deferred_t = step_t;"] : []),
     "  step_t++;",
     "  stream_mode = 2;",
     "  return fired;",
@@ -254,6 +289,7 @@ function streamFns(body: string[], resetLines: string[], stream: StreamEmit): st
     "/** Forgets the stream: clears every layer's window and the recurrent state. */",
     "export function reset(): void {",
     ...resetLines,
+    ...(later ? ["  deferred_t = -1;"] : []),
     "  frame_ready = false;",
     "  step_t = 0;",
     "  stream_mode = 1;",

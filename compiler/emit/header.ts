@@ -26,11 +26,15 @@ export function emitHeader(m: Manifest): string {
     `#define PJ_NUM_INPUTS ${m.inputs.length}`,
     `#define PJ_NUM_OUTPUTS ${m.outputs.length}`,
   ];
+  // int16 inputs/outputs (Q formats of 9 to 16 bits) add an _IS_INT16 flag to every tensor;
+  // headers of other modules stay as they were
+  const int16 = [...m.inputs, ...m.outputs].some((t) => t.dtype === "int16");
   const io = (kind: string, list: IOInfo[]) => list.forEach((t, i) => {
     const p = `PJ_${kind}${i}`;
     lines.push("", `/* ${kind.toLowerCase()} ${i}: '${t.name}' ${t.dtype} [${t.shape.join(", ")}] */`);
     lines.push(`#define ${p}_ADDR ${t.address}u`, `#define ${p}_BYTES ${t.bytes}u`, `#define ${p}_ELEMS ${t.shape.reduce((a, b) => a * b, 1)}u`);
     lines.push(`#define ${p}_IS_INT8 ${t.dtype === "int8" ? 1 : 0}`);
+    if (int16) lines.push(`#define ${p}_IS_INT16 ${t.dtype === "int16" ? 1 : 0}`);
     if (t.scale !== undefined) lines.push(`#define ${p}_SCALE ${t.scale.toPrecision(9)}f`, `#define ${p}_ZERO_POINT (${t.zeroPoint})`);
     lines.push(`#define PJ_${macro(kind)}_${macro(t.name)} ${i}`);
   });

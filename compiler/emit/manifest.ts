@@ -41,7 +41,7 @@ export interface LayerInfo {
 export interface Manifest {
   picojoule: string;
   source: string;
-  /** "float32", "int8", or a Q format such as "Q4.4" (--fixed; int8 storage). */
+  /** "float32", "int8", or a Q format such as "Q4.4" or "Q8.8" (--fixed; int8 storage up to 8 bits, int16 from 9 to 16). */
   mode: string;
   inputs: IOInfo[];
   outputs: IOInfo[];
@@ -67,6 +67,8 @@ export interface Manifest {
     timeAxis: number; windowSteps: number; outputPeriods: number[];
     /** MACs per step on average (a layer of period P counts 1/P), at the busiest step, and to recompute the exported window instead. */
     macsPerStep: number; peakMacsPerStep: number; windowMacs: number;
+    /** Of macsPerStep, what runs before step() returns the outputs (the rest is deferred to idle()). */
+    beforeOutputMacsPerStep: number;
   };
   /** --soi: the factor, mode, first deep layer, the deep layers, and the tensors where the deep path rejoins. */
   soi?: SoiReport;
@@ -101,7 +103,7 @@ export function buildManifest(g: Graph, plan: MemoryPlan, em: Emitted, asc: AscR
     };
   });
   const layers = layerTable(g, plan);
-  const entry = em.source.includes("export function step()") ? ["step", "reset", "steps_since_reset"] : ["run"];
+  const entry = em.source.includes("export function step()") ? ["step", "reset", "steps_since_reset", ...(em.source.includes("export function idle()") ? ["idle"] : [])] : ["run"];
   const exports = ["memory", ...entry, "input_ptr", "input_bytes", "output_ptr", "output_bytes", "arena_bytes", "__data_end", "__heap_base"];
   if (em.source.includes("export function selftest")) exports.push("selftest");
   return {

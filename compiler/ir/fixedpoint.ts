@@ -83,7 +83,8 @@ export function truncDiv(a: number, b: number): number {
 // ElasticAI's fixed-point software model: every value is an integer q meaning q / 2^f,
 // saturated to the W = m + f bit two's complement range [lo, hi]; products and sums of
 // products are exact and converted back to the grid ONCE, by division by 2^f truncating
-// toward zero, then saturated. runtime-as/qformat.ts mirrors these functions.
+// toward zero, then saturated. Storage is int8 up to 8 bits and int16 from 9 to 16
+// (qStorage); the definitions are the same. runtime-as/qformat.ts mirrors these functions.
 
 /** A Q format: m integer bits (sign included) and f fractional bits; lo/hi its integer range. */
 export interface QFmt { m: number; f: number; lo: number; hi: number }
@@ -91,6 +92,11 @@ export interface QFmt { m: number; f: number; lo: number; hi: number }
 export function qFmt(m: number, f: number): QFmt {
   const w = m + f;
   return { m, f, lo: -(2 ** (w - 1)), hi: 2 ** (w - 1) - 1 };
+}
+
+/** Storage of every tensor in the format: int8 up to 8 bits, int16 from 9 to 16 bits. */
+export function qStorage(q: { m: number; f: number }): "int8" | "int16" {
+  return q.m + q.f <= 8 ? "int8" : "int16";
 }
 
 /** A real constant on the grid: sat(trunc(x * 2^f)) (round toward zero, then saturate). */
@@ -120,4 +126,17 @@ export function qHardSigmoid(x: number, q: QFmt): number {
 /** Hard tanh: clamp(x, -1, 1) on the grid (1 saturated to hi). */
 export function qHardTanh(x: number, q: QFmt): number {
   return clamp(x, -(2 ** q.f), Math.min(2 ** q.f, q.hi));
+}
+
+/**
+ * A stand-alone Q-format activation as data (Relu, Clip, HardSigmoid): min(max(q, lo), hi)
+ * ("clamp", max first so lo > hi gives hi, as ONNX's Clip) or the hard sigmoid ("hsig").
+ */
+export type QAct = { kind: "clamp"; lo: number; hi: number } | { kind: "hsig" };
+
+/** The activation on a grid value, saturated to the format. */
+export function qAct(a: QAct, x: number, q: QFmt): number {
+  if (a.kind === "hsig") return clamp(qHardSigmoid(x, q), q.lo, q.hi);
+  const v = x < a.lo ? a.lo : x;
+  return clamp(v > a.hi ? a.hi : v, q.lo, q.hi);
 }

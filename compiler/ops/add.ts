@@ -13,10 +13,11 @@
  *
  * Q format (--fixed, ElasticAI's add): operands share the grid, so y = clamp(sat(a + b),
  * qmin, qmax), sat the format's saturation and qmin/qmax a fused Relu/Clip's bounds on the
- * grid; a constant operand is converted like every constant. Kernel add_q8.
+ * grid; a constant operand is converted like every constant. Kernels add_q8 (int8 storage)
+ * and add_q16 (int16, W 9 to 16: |a + b| <= 2^16, no overflow in i32).
  */
 import { numel, type Value } from "../ir/graph.js";
-import { clamp, mbqm, qFmt, quantizeMultiplier } from "../ir/fixedpoint.js";
+import { clamp, mbqm, qFmt, qStorage, quantizeMultiplier } from "../ir/fixedpoint.js";
 import type { OpDef } from "./types.js";
 import { actBounds, actFixedBounds, actQBounds, broadcastBinary, f32, outT } from "./util.js";
 import { binaryInfer, binaryNormalize, binaryRef, binaryPlan, operandB, tensorQuant } from "./binary.js";
@@ -34,7 +35,7 @@ export const Add: OpDef = {
     const q = node.q!;
     if (q.fixed) {
       const F = qFmt(q.fixed.m, q.fixed.f);
-      return [broadcastBinary(a, b, "int8", (x, y) => clamp(clamp(x + y, F.lo, F.hi), q.qmin, q.qmax), `Add '${node.name}'`)];
+      return [broadcastBinary(a, b, qStorage(F), (x, y) => clamp(clamp(x + y, F.lo, F.hi), q.qmin, q.qmax), `Add '${node.name}'`)];
     }
     const one = 1 << LEFT_SHIFT;
     return [broadcastBinary(a, b, "int8", (x, y) => {
@@ -67,7 +68,7 @@ export const Add: OpDef = {
     const q = node.q;
     if (q?.fixed) {
       const F = qFmt(q.fixed.m, q.fixed.f);
-      e.call("add", "add_q8", [...io, F.lo, F.hi, q.qmin, q.qmax]);
+      e.call("add", qStorage(F) === "int8" ? "add_q8" : "add_q16", [...io, F.lo, F.hi, q.qmin, q.qmax]);
     } else if (!q) {
       const { min, max } = actBounds(node);
       e.call("add", "add_f32", [...io, f32(min), f32(max)]);

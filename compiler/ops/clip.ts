@@ -7,8 +7,8 @@
  * When min > max every output is max (the ONNX and numpy definition), which is why the
  * kernel applies max then min rather than a clamp. The int8 form is the shared activation
  * lookup table (see unary.ts). In a Q format (--fixed) the bounds go to the grid like
- * constants, sat(trunc(bound 2^f)), and the table holds min(max(q, lo'), hi'); Clip(-1, 1)
- * is ElasticAI's hard tanh.
+ * constants, sat(trunc(bound 2^f)), and y = min(max(q, lo'), hi') (a table for int8
+ * storage, clamp_q16 for int16); Clip(-1, 1) is ElasticAI's hard tanh.
  */
 import { bad, needConstant } from "../util/errors.js";
 import type { Graph, Node } from "../ir/graph.js";
@@ -57,11 +57,5 @@ export const Clip = activation({
     };
   },
   kernel: (node) => ({ fn: "clip_f32", args: [f32(node.attrs.min), f32(node.attrs.max)] }),
-  fixed: (node, _g, fmt) => {
-    const lo = qFromReal(node.attrs.min, fmt), hi = qFromReal(node.attrs.max, fmt);
-    return (q) => {
-      const v = q < lo ? lo : q;
-      return v > hi ? hi : v;
-    };
-  },
+  fixed: (node, _g, fmt) => ({ kind: "clamp", lo: qFromReal(node.attrs.min, fmt), hi: qFromReal(node.attrs.max, fmt) }),
 });

@@ -9,9 +9,11 @@
  * inputs are quantized per tensor the same way). An input whose (scale, zero point) equals
  * the output's is copied byte for byte; any other is requantized element by element:
  *   y = clamp(mbqm(q - z_i, m_i) + z_y, -128, 127),   m_i = s_i / s_y  (may exceed 1)
+ * In a Q format (--fixed) every tensor shares the grid, so every input is copied, in the
+ * format's storage (int8 or int16 elements).
  */
 import { bad } from "../util/errors.js";
-import { allocData, numel, tensor, type Data, type Node, type Value } from "../ir/graph.js";
+import { allocData, dtypeBytes, numel, tensor, type Data, type Node, type Value } from "../ir/graph.js";
 import { clamp, mbqm, quantizeMultiplier } from "../ir/fixedpoint.js";
 import type { OpDef } from "./types.js";
 import { attrInt, normAxis, requireFloat, where } from "./util.js";
@@ -74,7 +76,8 @@ export const Concat: OpDef = {
   ref: (node, ins) => [concatWith(node, ins, ins[0].dtype, (_k, v) => v)],
   int(node, ins) {
     const q = node.q!;
-    return [concatWith(node, ins, "int8", (k, v) => (q.copy[k]
+    const dtype = q.fixed ? ins[0].dtype : "int8"; // Q formats: int8 or int16 storage, all copies
+    return [concatWith(node, ins, dtype, (k, v) => (q.copy[k]
       ? v
       : clamp((mbqm(v - q.zi[k], q.mult[k], q.shift[k]) + q.zy) | 0, -128, 127)))];
   },
@@ -97,7 +100,7 @@ export const Concat: OpDef = {
     const yt = tensor(e.g, node.outputs[0]);
     const { outer, rowOut, rows, offs } = layout(shapes, normAxis(attrInt(node, "axis", 0), yt.shape.length, node.name), yt.shape);
     const q = node.q;
-    const es = q ? 1 : 4;
+    const es = dtypeBytes(yt.dtype); // float32 4, int8 1, Q-format int16 2
     node.inputs.forEach((x, k) => {
       if (rows[k] === 0) return;
       const y = offs[k] ? `${e.addr(node.outputs[0])} + ${offs[k] * es}` : e.addr(node.outputs[0]);

@@ -11,10 +11,11 @@
  * (i, i + 1, ...) merge into one run, and each run is one memory.copy. Gathers of single
  * elements (inner == 1, nothing to merge) use an element loop over an offset table instead.
  *
- * int8: the output keeps the input's quantization (sameQuant) and bytes move unchanged.
+ * int8: the output keeps the input's quantization (sameQuant) and bytes move unchanged; Q
+ * formats likewise, with int16 elements from 9 bits (gather_s16 for single elements).
  */
 import { bad } from "../util/errors.js";
-import { allocData, constData, numel, tensor, type Node, type Value } from "../ir/graph.js";
+import { allocData, constData, dtypeBytes, numel, tensor, type Node, type Value } from "../ir/graph.js";
 import type { OpDef } from "./types.js";
 import { attrInt, normAxis, requireFloat, where } from "./util.js";
 
@@ -100,12 +101,12 @@ export const Gather: OpDef = {
   emit(node, e) {
     const x = tensor(e.g, node.inputs[0]);
     const { outer, n, inner, idx } = geom(node, x.shape);
-    const es = node.q ? 1 : 4;
+    const es = dtypeBytes(x.dtype); // float32 4, int8 1, Q-format int16 2
     const xa = e.addr(node.inputs[0]), ya = e.addr(node.outputs[0]);
     const runs = runsOf(idx);
     if (inner === 1 && runs.length === idx.length && idx.length > 1) {
       const offs = idx.map((i) => i * es);
-      e.call("gather", node.q ? "gather_s8" : "gather_f32", [xa, ya, outer, n * es, e.data("gather_offs", "int32", offs), idx.length]);
+      e.call("gather", { 1: "gather_s8", 2: "gather_s16", 4: "gather_f32" }[es]!, [xa, ya, outer, n * es, e.data("gather_offs", "int32", offs), idx.length]);
       return;
     }
     const table = runs.flatMap(([i, len]) => [i * inner * es, len * inner * es]);

@@ -20,14 +20,15 @@
  *
  * Q format (--fixed Qm.f, ops/INT8.md "Q-format mode"), canonical form only: W and b are
  * converted to the grid like every constant, and with sat the format's saturation,
- *   acc = sum_k a[m,k] w[n,k]   (exact in int32; K is bounded so that it cannot overflow)
+ *   acc = sum_k a[m,k] w[n,k]   (exact; see fixedFc for the bounds on K)
  *   y   = clamp(sat(sat(truncdiv(acc, 2^f)) + b[n]), qmin, qmax)
  * (ElasticAI's matmul then add), qmin/qmax being a fused Relu/Clip's bounds on the grid.
- * Kernel fc_q8 (runtime-as/kernels/fc-q.ts); MatMul by a constant reuses it.
+ * Kernels fc_q8 (int8 storage, W <= 8) and fc_q16 (int16, W 9 to 16) in
+ * runtime-as/kernels/fc-q.ts; MatMul by a constant reuses them.
  */
 import { bad, shapeStr } from "../util/errors.js";
 import { freshName, isConst, makeValue, numel, tensor, type Data, type Graph, type Node, type Value } from "../ir/graph.js";
-import { clamp, mbqm, qCut, qFmt, quantizeMultiplier } from "../ir/fixedpoint.js";
+import { clamp, mbqm, qCut, qFmt, qStorage, quantizeMultiplier } from "../ir/fixedpoint.js";
 import type { EmitCtx, FixedCtx, OpDef, QuantCtx } from "./types.js";
 import { actBounds, actFixedBounds, actQBounds, attrFloat, attrInt, bcastStrides, clampF, f32, inT, outT, where } from "./util.js";
 import { quantizeBias } from "./conv.js";
@@ -107,14 +108,30 @@ export function quantizeFc(node: Node, g: Graph, qc: QuantCtx, extra: Record<str
 }
 
 /**
+ * The largest exact sum of `terms` W-bit products, or a one-line refusal. Each |a b| is at
+ * most 2^(W-1) * 2^(W-1) = 2^(2W-2) (both operands -2^(W-1)), so |acc| <= terms 2^(2W-2).
+ * W <= 8: the kernels sum in i32, so terms 2^(2W-2) < 2^31 is required (Q4.4: 2^17 terms).
+ * W 9 to 16: one product is at most 2^30 and fits in i32, but a sum of two may not, so the
+ * kernels sum the i32 products in i64 (no overflow below 2^33 terms of 2^30); the integer
+ * interpreter sums in float64, exact below 2^53, which is the binding bound:
+ * terms 2^(2W-2) < 2^53 (Q8.8: fewer than 2^23 terms).
+ */
+export function checkQSum(terms: number, fmt: { m: number; f: number }, what: string, ctx: string, place = `Q${fmt.m}.${fmt.f}`): void {
+  const w = fmt.m + fmt.f;
+  const limit = w <= 8 ? 31 : 53;
+  if (terms * 2 ** (2 * w - 2) >= 2 ** limit) {
+    bad(`${ctx}: ${what} is too large for ${w <= 8 ? "int32" : "exact int64 (float64 in the reference)"} sums of ${w}-bit products in ${place}`);
+  }
+}
+
+/**
  * Q-format parameters of a fully connected node whose inputs are [A, W [N,K] float, bias?]:
  * converts W and the bias to the grid and fills node.q.
  */
 export function fixedFc(node: Node, g: Graph, fx: FixedCtx, extra: Record<string, unknown> = {}): void {
   const [an, wn, bn = ""] = node.inputs;
   const K = tensor(g, wn).shape[1];
-  const w = fx.fmt.m + fx.fmt.f;
-  if (K * 2 ** (2 * w - 2) >= 2 ** 31) bad(`${where(g, node)}: K = ${K} is too large for int32 sums of ${w}-bit products in Q${fx.fmt.m}.${fx.fmt.f}`);
+  checkQSum(K, fx.fmt, `K = ${K}`, where(g, node));
   for (const n of [an, wn, bn, node.outputs[0]]) fx.q(n);
   node.q = { ...extra, fixed: { m: fx.fmt.m, f: fx.fmt.f }, ...actFixedBounds(node, fx.fmt) };
 }
@@ -123,22 +140,22 @@ export function fixedFc(node: Node, g: Graph, fx: FixedCtx, extra: Record<string
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 export function fcFixed(a: Data, w: Data, bias: Data | undefined, M: number, N: number, K: number, q: Record<string, any>, shape: number[]): Value {
   const F = qFmt(q.fixed.m, q.fixed.f);
-  const y = makeValue("int8", shape);
+  const y = makeValue(qStorage(F), shape);
   for (let m = 0; m < M; m++)
     for (let n = 0; n < N; n++) {
-      let acc = 0;
+      let acc = 0; // exact in float64: |acc| <= K 2^(2W-2) < 2^53 (checkQSum)
       for (let k = 0; k < K; k++) acc += a[m * K + k] * w[n * K + k];
       y.data[m * N + n] = clamp(clamp(qCut(acc, F) + (bias ? bias[n] : 0), F.lo, F.hi), q.qmin, q.qmax);
     }
   return y;
 }
 
-/** Emits the Q-format fully connected kernel (inputs [A, W int8 [N,K], bias?]). */
-export function emitFcQ8(node: Node, e: EmitCtx, d: Dims): void {
+/** Emits the Q-format fully connected kernel (inputs [A, W [N,K], bias?], int8 or int16). */
+export function emitFcQ(node: Node, e: EmitCtx, d: Dims): void {
   const q = node.q!;
   const F = qFmt(q.fixed.m, q.fixed.f);
   const bn = node.inputs[2];
-  e.call("fc-q", "fc_q8", [
+  e.call("fc-q", qStorage(F) === "int8" ? "fc_q8" : "fc_q16", [
     e.addr(node.inputs[0]), e.addr(node.inputs[1]), bn ? e.addr(bn) : "0", e.addr(node.outputs[0]),
     d.M, d.N, d.K, F.f, F.lo, F.hi, q.qmin, q.qmax,
   ]);
@@ -276,7 +293,7 @@ export const Gemm: OpDef = {
     const a = tensor(e.g, an), b = tensor(e.g, bn);
     const d = dimsOf(node, a.shape, b.shape, where(e.g, node));
     if (node.attrs.canonical) {
-      if (node.q?.fixed) emitFcQ8(node, e, d);
+      if (node.q?.fixed) emitFcQ(node, e, d);
       else if (node.q) emitFcS8(node, e, d);
       else emitFcF32(node, e, e.addr(an), e.addr(bn), cn ? e.addr(cn) : "0", e.addr(node.outputs[0]), d);
       return;

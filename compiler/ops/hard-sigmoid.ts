@@ -4,12 +4,12 @@
  * alpha * x + beta in float64 and rounds once; the f32 kernel rounds the product and the sum,
  * so the two may differ by one float32 ulp. The int8 form is the shared activation lookup
  * table (see unary.ts). In a Q format (--fixed) only PyTorch's alpha 1/6, beta 1/2 has a
- * form: ElasticAI's hard sigmoid qHardSigmoid (compiler/ir/fixedpoint.ts), as a table.
+ * form: ElasticAI's hard sigmoid qHardSigmoid (compiler/ir/fixedpoint.ts), as a table for
+ * int8 storage and computed by hsig_q16 for int16.
  */
 import { activation, finiteAttr } from "./unary.js";
 import { f32, where } from "./util.js";
 import { bad } from "../util/errors.js";
-import { qHardSigmoid } from "../ir/fixedpoint.js";
 
 export const HardSigmoid = activation({
   op: "HardSigmoid",
@@ -29,6 +29,6 @@ export const HardSigmoid = activation({
     if (node.attrs.alpha !== Math.fround(1 / 6) || node.attrs.beta !== 0.5) {
       bad(`${where(g, node)}: HardSigmoid alpha ${node.attrs.alpha}, beta ${node.attrs.beta} has no Q${fmt.m}.${fmt.f} form; --fixed runs only x/6 + 1/2 (alpha 1/6, beta 0.5, PyTorch's Hardsigmoid)`);
     }
-    return (q) => qHardSigmoid(q, fmt);
+    return { kind: "hsig" };
   },
 });

@@ -19,14 +19,14 @@
  *     y   = clamp(mbqm(acc, mult, shift) + z_y, qmin, qmax)
  *
  * Q format (--fixed): only the constant-B form, exactly canonical Gemm's Q form (gemm.ts,
- * fc_q8) with W = B^T and no bias; a MatMul of two run-time operands is refused.
+ * fc_q8 / fc_q16) with W = B^T and no bias; a MatMul of two run-time operands is refused.
  */
 import { bad, shapeStr } from "../util/errors.js";
 import { freshName, makeValue, numel, tensor, type Data } from "../ir/graph.js";
 import { clamp, mbqm, quantizeMultiplier } from "../ir/fixedpoint.js";
 import type { OpDef } from "./types.js";
 import { actBounds, actQBounds, bcastStrides, broadcastShape, clampF, f32, inT, outT, requireFloat, where } from "./util.js";
-import { emitFcF32, emitFcQ8, emitFcS8, fcFixed, fcInt, fixedFc, perTensor, quantizeFc } from "./gemm.js";
+import { emitFcF32, emitFcQ, emitFcS8, fcFixed, fcInt, fixedFc, perTensor, quantizeFc } from "./gemm.js";
 
 export interface MatMulGeom {
   M: number; N: number; K: number;
@@ -146,7 +146,7 @@ export const MatMul: OpDef = {
     const q = node.q;
     if (q?.fixed) {
       const [N, K] = B.shape;
-      emitFcQ8(node, e, { M: numel(A.shape) / K, N, K });
+      emitFcQ(node, e, { M: numel(A.shape) / K, N, K });
       return;
     }
     if (q?.fc) {

@@ -2,7 +2,8 @@
  * Relu: y = max(0, x), elementwise. A Relu right after a Conv, Gemm, MatMul or Add is
  * fused into that node by passes/fuse-activation.ts; this op runs the ones that are left.
  * The int8 form is the shared activation lookup table (see unary.ts); in a Q format
- * (--fixed) the table holds max(q, 0).
+ * (--fixed) it is max(q, 0), i.e. the clamp of q to [0, hi] (a table for int8 storage,
+ * clamp_q16 for int16).
  */
 import { activation } from "./unary.js";
 
@@ -11,5 +12,5 @@ export const Relu = activation({
   doc: "max(0, x)",
   fn: () => (x) => (x < 0 ? 0 : x),
   kernel: () => ({ fn: "relu_f32", args: [] }),
-  fixed: () => (q) => (q < 0 ? 0 : q),
+  fixed: (_node, _g, fmt) => ({ kind: "clamp", lo: 0, hi: fmt.hi }),
 });

@@ -14,10 +14,11 @@
  * and evenly spaced dims merged, starting at the first selected element; rows that are
  * contiguous on both sides are memory copies.
  *
- * int8: the output keeps the input's quantization (sameQuant) and bytes move unchanged.
+ * int8: the output keeps the input's quantization (sameQuant) and bytes move unchanged; Q
+ * formats likewise, with int16 elements from 9 bits.
  */
 import { bad } from "../util/errors.js";
-import { allocData, constData, numel, strides, tensor, type Node, type Value } from "../ir/graph.js";
+import { allocData, constData, dtypeBytes, numel, strides, tensor, type Node, type Value } from "../ir/graph.js";
 import type { OpDef } from "./types.js";
 import { attrInts, normAxis, requireFloat, where } from "./util.js";
 import { rowPlan } from "./binary.js";
@@ -132,7 +133,7 @@ export const Slice: OpDef = {
   },
   emit(node, e) {
     const x = tensor(e.g, node.inputs[0]);
-    const es = node.q ? 1 : 4;
+    const es = dtypeBytes(x.dtype); // float32 4, int8 1, Q-format int16 2
     const { plan, xoff } = copyPlan(x.shape, sliceBox(x.shape, paramsOf(node, [], x.shape.length)), where(e.g, node));
     const xa = e.addr(node.inputs[0]);
     e.call("slice", "slice", [xoff ? `${xa} + ${xoff * es}` : xa, e.addr(node.outputs[0]), e.data("slice", "int32", plan), es]);

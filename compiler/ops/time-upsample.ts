@@ -12,9 +12,11 @@
  * All three only look at deep columns computed at or before step t: they are causal.
  *
  * Streaming (node.attrs.stream, set by stream/step-graph.ts): the input is a latch of the
- * newest deep columns (a StreamShift window, W = 1 for hold, else 2: [previous, newest]),
- * and the node runs every step of its output stream; its phase t mod k counts its own
+ * newest deep columns (a StreamShift window, W = 2 for extrapolate: [previous, newest], else
+ * 1), and the node runs every step of its output stream; its phase t mod k counts its own
  * executions since a reset (the emitted code derives it from the module's step counter).
+ * In predict mode the deep path and its latch push run after the step's outputs (they are
+ * deferred, see step-graph.ts), so the newest latched column is the previous deep step's.
  *
  * int8: the output keeps the input's quantization. Extrapolation works on the codes (the
  * zero point cancels): y = clamp(a + rdiv(ph * (a - b), k), -128, 127) with rdiv rounding
@@ -28,9 +30,13 @@ import { f32, where } from "./util.js";
 export type UpsampleMode = "hold" | "extrapolate" | "predict";
 const MODES: Record<UpsampleMode, number> = { hold: 0, extrapolate: 1, predict: 2 };
 
-/** The latch width a streaming TimeUpsample needs (columns of the deep stream it keeps). */
+/**
+ * The latch width a streaming TimeUpsample needs (columns of the deep stream it keeps):
+ * extrapolate keeps two; hold and predict the newest, which for predict is the previous
+ * deep step's column, since the stream compiler runs its deep path after the outputs.
+ */
 export function latchColumns(mode: UpsampleMode): number {
-  return mode === "hold" ? 1 : 2;
+  return mode === "extrapolate" ? 2 : 1;
 }
 
 /** Integer division rounding half away from zero (k > 0). */

@@ -6,10 +6,11 @@
  * a 2-D transpose, and a permutation that only moves unit axes is a single memory copy.
  * The reference works on any dtype (it also folds constants).
  *
- * int8: the output keeps the input's quantization (sameQuant) and bytes are moved unchanged.
+ * int8: the output keeps the input's quantization (sameQuant) and bytes are moved unchanged;
+ * Q formats likewise, with int16 elements from 9 bits.
  */
 import { bad } from "../util/errors.js";
-import { allocData, numel, strides, tensor, type Node, type Value } from "../ir/graph.js";
+import { allocData, dtypeBytes, numel, strides, tensor, type Node, type Value } from "../ir/graph.js";
 import type { OpDef } from "./types.js";
 import { attrInts, requireFloat, where } from "./util.js";
 import { rowPlan } from "./binary.js";
@@ -65,7 +66,7 @@ export const Transpose: OpDef = {
   emit(node, e) {
     const x = tensor(e.g, node.inputs[0]);
     const plan = gatherPlan(x.shape, permOf(node, x.shape.length, where(e.g, node)), where(e.g, node));
-    e.call("transpose", "transpose", [e.addr(node.inputs[0]), e.addr(node.outputs[0]), e.data("perm", "int32", plan), node.q ? 1 : 4]);
+    e.call("transpose", "transpose", [e.addr(node.inputs[0]), e.addr(node.outputs[0]), e.data("perm", "int32", plan), dtypeBytes(x.dtype)]);
   },
   macs: () => 0,
 };

@@ -30,12 +30,13 @@ export interface QuantCtx {
 
 /**
  * What an op's Q-format rule (`fixed`, --fixed Qm.f) gets from passes/quantize-fixed.ts.
- * Every tensor has the one format `fmt` (scale 2^-f, zero point 0, int8 storage).
+ * Every tensor has the one format `fmt` (scale 2^-f, zero point 0), stored as int8 when
+ * W = m + f <= 8 and int16 otherwise (qStorage in ir/fixedpoint.ts).
  */
 export interface FixedCtx {
   fmt: QFmt;
   /**
-   * Marks `name` as a Q tensor (int8, scale 2^-f, zero point 0); constant float data is
+   * Marks `name` as a Q tensor (int8 or int16, scale 2^-f, zero point 0); constant float data is
    * converted to sat(trunc(x * 2^f)). Idempotent; "" is ignored.
    */
   q(name: string): void;

@@ -9,13 +9,16 @@
  * for q in -128..127, with the output parameters from the calibrated output range. The
  * table is the definition: `int` and the kernel both read y = table[q + 128], so the two
  * are bit-exact by construction whatever f is.
- * Q format (--fixed): an activation with a `fixed` function (Relu, Clip, HardSigmoid with
- * PyTorch's 1/6, 1/2) gets the same kind of table, T[q] = sat(fixed(q)), from its integer
- * definition on the grid; the others are refused.
+ * Q format (--fixed): an activation with a `fixed` form (Relu, Clip, HardSigmoid with
+ * PyTorch's 1/6, 1/2) states it as data, a QAct (compiler/ir/fixedpoint.ts: a clamp or the
+ * hard sigmoid on the grid). With int8 storage (W <= 8) it becomes the same kind of table,
+ * T[q] = qAct(q), run by lut_s8; with int16 storage (W 9 to 16) a table would have 65536
+ * entries, so the kernel computes it (clamp_q16, hsig_q16) and `int` evaluates qAct per
+ * element. The others are refused.
  */
 import { bad } from "../util/errors.js";
 import { makeValue, numel, tensor, type Graph, type Node } from "../ir/graph.js";
-import { clamp, roundHalfAway, type QFmt } from "../ir/fixedpoint.js";
+import { clamp, qAct, qFmt, qStorage, roundHalfAway, type QAct, type QFmt } from "../ir/fixedpoint.js";
 import type { OpDef } from "./types.js";
 import { inT, mapValue, requireFloat, where } from "./util.js";
 
@@ -29,7 +32,7 @@ export interface Activation {
   /** The f32 kernel in runtime-as/kernels/unary.ts and its arguments after (x, y, n). */
   kernel(node: Node): { fn: string; args: string[] };
   /** The Q-format form on grid integers (may refuse the node); absent: no Q form. */
-  fixed?(node: Node, g: Graph, fmt: QFmt): (q: number) => number;
+  fixed?(node: Node, g: Graph, fmt: QFmt): QAct;
 }
 
 /** The int8 lookup table of `f` between the given input and output quantizations. */
@@ -63,7 +66,12 @@ export function activation(a: Activation): OpDef {
       return [mapValue(x, a.fn(node))];
     },
     int(node, [x]) {
-      const table = node.q!.table as number[];
+      const q = node.q!;
+      if (q.fixed && !q.table) {
+        const F = qFmt(q.fixed.m, q.fixed.f);
+        return [mapValue(x, (v) => qAct(q.act as QAct, v, F), qStorage(F))];
+      }
+      const table = q.table as number[];
       const y = makeValue("int8", x.shape);
       for (let i = 0; i < x.data.length; i++) y.data[i] = table[x.data[i] + 128];
       return [y];
@@ -75,17 +83,23 @@ export function activation(a: Activation): OpDef {
       node.q = { table: lutTable(a.fn(node), xq.scale[0], xq.zeroPoint[0], yq.scale[0], yq.zeroPoint[0]) };
     },
     fixed: a.fixed && ((node, g, fx) => {
-      const fn = a.fixed!(node, g, fx.fmt);
+      const act = a.fixed!(node, g, fx.fmt);
       fx.q(node.inputs[0]);
       fx.q(node.outputs[0]);
-      const table = Array.from({ length: 256 }, (_, i) => clamp(fn(i - 128), fx.fmt.lo, fx.fmt.hi));
-      node.q = { fixed: { m: fx.fmt.m, f: fx.fmt.f }, table };
+      const fixed = { m: fx.fmt.m, f: fx.fmt.f };
+      if (qStorage(fx.fmt) === "int16") node.q = { fixed, act };
+      else node.q = { fixed, table: Array.from({ length: 256 }, (_, i) => qAct(act, i - 128, fx.fmt)) };
     }),
     emit(node, e) {
       const x = e.addr(node.inputs[0]), y = e.addr(node.outputs[0]);
       const n = numel(tensor(e.g, node.outputs[0]).shape);
-      if (node.q) {
-        e.call("unary", "lut_s8", [x, y, n, e.data(`${a.op.toLowerCase()}_lut`, "int8", node.q.table as number[])]);
+      const q = node.q;
+      if (q?.fixed && !q.table) {
+        const F = qFmt(q.fixed.m, q.fixed.f), act = q.act as QAct;
+        if (act.kind === "hsig") e.call("unary", "hsig_q16", [x, y, n, F.f, F.lo, F.hi]);
+        else e.call("unary", "clamp_q16", [x, y, n, act.lo, act.hi, F.lo, F.hi]);
+      } else if (q) {
+        e.call("unary", "lut_s8", [x, y, n, e.data(`${a.op.toLowerCase()}_lut`, "int8", q.table as number[])]);
       } else {
         const k = a.kernel(node);
         e.call("unary", k.fn, [x, y, n, ...k.args]);

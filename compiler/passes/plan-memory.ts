@@ -36,8 +36,10 @@ const up = (n: number, a = ALIGN) => Math.ceil(n / a) * a;
 /**
  * `persistent` names tensors that live outside the arena (a streaming model's state
  * windows, kept in static memory between steps); like constants, they get no slot.
+ * `pinInputs` keeps the inputs' slots to themselves for the whole run (a streaming module
+ * whose deferred work runs after the host may have written the next frame).
  */
-export function planMemory(g: Graph, persistent: ReadonlySet<string> = new Set()): MemoryPlan {
+export function planMemory(g: Graph, persistent: ReadonlySet<string> = new Set(), opts: { pinInputs?: boolean } = {}): MemoryPlan {
   const root = new Map<string, string>();
   const slots = new Map<string, Slot>();
   const end = g.nodes.length;
@@ -60,6 +62,7 @@ export function planMemory(g: Graph, persistent: ReadonlySet<string> = new Set()
     for (const y of node.outputs) if (y && !persistent.has(y)) define(y, step);
   });
   for (const name of g.outputs) touch(name, end);
+  if (opts.pinInputs) for (const name of g.inputs) touch(name, end);
 
   // Lower bound: the largest sum of live slots at any step.
   let lowerBound = 0;

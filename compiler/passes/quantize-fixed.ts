@@ -1,21 +1,20 @@
 /**
  * Q-format fixed-point conversion (--fixed Qm.f), the arithmetic of the ElasticAI FPGA cells:
- * every tensor of the graph holds integers q meaning q / 2^f (scale 2^-f, zero point 0,
- * int8 storage), saturated to the W = m + f bit two's complement range. There is no
- * calibration: the format fixes every range. Constants are converted by sat(trunc(x 2^f));
+ * every tensor of the graph holds integers q meaning q / 2^f (scale 2^-f, zero point 0),
+ * saturated to the W = m + f bit two's complement range, stored as int8 when W <= 8 and as
+ * int16 when W is 9 to 16 (qStorage in ir/fixedpoint.ts). There is no calibration: the
+ * format fixes every range. Constants are converted by sat(trunc(x 2^f));
  * each op's `fixed` rule (ops/types.ts) refuses what it cannot do in Q arithmetic and fills
  * node.q = { fixed: { m, f }, ... }; ops that only move data reuse their int8 rule, which
- * copies bytes unchanged when all tensors share one scale. Any other op is refused, never
- * run in float. The integer definitions are in ops/INT8.md, "Q-format mode".
+ * copies elements unchanged when all tensors share one scale (the data movement kernels
+ * take the element size, 1 or 2 bytes). Any other op is refused, never run in float. The
+ * integer definitions are in ops/INT8.md, "Q-format mode".
  *
- * This session implements W <= 8 (int8 storage, so the int8 runner, manifest and selftest
- * apply unchanged); W from 9 to 16 is refused until int16 storage exists.
- *
- * Preserves: graph structure and names; changes run-time tensors to int8.
+ * Preserves: graph structure and names; changes run-time tensors to int8 or int16.
  */
 import { bad, internal } from "../util/errors.js";
 import { cloneGraph, freshName, pruneTensors, tensor, type Graph } from "../ir/graph.js";
-import { qFmt, qFromReal, type QFmt } from "../ir/fixedpoint.js";
+import { qFmt, qFromReal, qStorage, type QFmt } from "../ir/fixedpoint.js";
 import { opDef } from "../ops/table.js";
 import type { FixedCtx, QuantCtx } from "../ops/types.js";
 import { where } from "../ops/util.js";
@@ -28,14 +27,13 @@ export const FIXED_SUPPORTED =
   "Gemm (fully connected), MatMul by a constant, Add, Relu, Clip, HardSigmoid (alpha 1/6, beta 1/2), " +
   `LSTM (forward, default activations, run as hard sigmoid / hard tanh) and data movement (${MOVES.join(", ")})`;
 
-/** Parses and checks "Qm.f" (one-line errors); W = m + f must be 2 to 8 in this version. */
+/** Parses and checks "Qm.f" (one-line errors); W = m + f must be 2 to 16. */
 export function parseFixed(spec: string): QFmt {
   const mt = /^Q(\d+)\.(\d+)$/.exec(spec);
   if (!mt) bad(`--fixed ${spec}: expected Qm.f (m integer bits including the sign, f fractional bits), e.g. Q4.4 or Q2.6`);
   const m = Number(mt![1]), f = Number(mt![2]), w = m + f;
   if (m < 1) bad(`--fixed ${spec}: m counts the sign bit, so it must be at least 1 (f at most W - 1 = ${w - 1})`);
   if (w > 16) bad(`--fixed ${spec}: ${w} bits; Q formats have at most 16 bits`);
-  if (w > 8) bad(`--fixed ${spec}: ${w}-bit formats need int16 storage, which is not implemented yet; use a format of at most 8 bits (e.g. Q4.4)`);
   if (w < 2) bad(`--fixed ${spec}: ${w} bit; a Q format needs at least 2 bits`);
   return qFmt(m, f);
 }
@@ -47,6 +45,8 @@ export function fixedName(fmt: QFmt): string {
 export function quantizeFixedGraph(src: Graph, fmt: QFmt): Graph {
   const g = cloneGraph(src);
   const name = fixedName(fmt);
+  const dtype = qStorage(fmt);
+  const store = (values: ArrayLike<number>) => (dtype === "int8" ? Int8Array.from(values) : Int16Array.from(values));
   const quant = () => ({ scale: [2 ** -fmt.f], zeroPoint: [0], axis: -1 });
   const fx: FixedCtx = {
     fmt,
@@ -59,16 +59,16 @@ export function quantizeFixedGraph(src: Graph, fmt: QFmt): Graph {
         const d = t.data;
         const nan = Array.prototype.findIndex.call(d, (v: number) => Number.isNaN(v));
         if (nan >= 0) bad(`${g.source}: constant '${n}' holds NaN at element ${nan}; it has no ${name} value`);
-        t.data = Int8Array.from(d, (v) => qFromReal(v, fmt));
+        t.data = store(Array.from(d, (v: number) => qFromReal(v, fmt)));
       } else if (t.dtype !== "float32") {
         bad(`${g.source}: tensor '${n}' is ${t.dtype}; ${name} converts float32 tensors only`);
       }
-      t.dtype = "int8";
+      t.dtype = dtype;
       t.quant = quant();
     },
     constant(base, shape, values) {
       const n = freshName(g, base);
-      g.tensors.set(n, { name: n, dtype: "int8", shape: [...shape], data: Int8Array.from(values), quant: quant() });
+      g.tensors.set(n, { name: n, dtype, shape: [...shape], data: store(values), quant: quant() });
       return n;
     },
   };

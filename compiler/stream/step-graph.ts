@@ -49,6 +49,18 @@ export interface StepGraph {
   windowSteps: number;
   /** How each tensor of the source graph depends on time (its names are the source's). */
   kinds: Map<string, StreamKind>;
+  /**
+   * Nodes from this index on (attrs.deferred) are not needed for this step's outputs: a
+   * predictive SOI deep path, whose result serves the following steps. They run after the
+   * outputs are written (the module runs them in idle() or at the start of the next step()).
+   */
+  deferredFrom?: number;
+  /**
+   * Whether that work may wait for idle() or the next step(): not when it reads the input
+   * frame, which the host overwrites before the next step; then step() runs it itself,
+   * after computing the outputs.
+   */
+  deferToIdle?: boolean;
 }
 
 export const POINTWISE = new Set(["Relu", "Clip", "LeakyRelu", "Sigmoid", "Tanh", "HardSigmoid", "Identity", "Dropout", "BatchNormalization"]);
@@ -233,7 +245,13 @@ function build(src: Graph, axis: number): StepGraph {
     }
     nodes.push(node);
   }
-  g.nodes = nodes;
+  g.nodes = deferAfterOutputs(nodes, g);
+  const deferredFrom = g.nodes.findIndex((n) => n.attrs.deferred);
+  // deferred work that reads the input frame (itself or a view of it) cannot wait for the
+  // next call, by which time the host has written the next frame over it
+  const viewOf = new Map(g.nodes.filter((n) => opDef(n.op).alias).map((n) => [n.outputs[0], n.inputs[0]]));
+  const root = (x: string): string => (viewOf.has(x) ? root(viewOf.get(x)!) : x);
+  const deferredReadsInput = g.nodes.some((n) => n.attrs.deferred && n.inputs.some((x) => x && g.inputs.includes(root(x))));
   for (const [name, s] of newShape) tensor(g, name).shape = s;
   // verify: every node's inferred output shapes match the step graph's (shape inference is
   // written for the float graph, so quantized nodes are checked through their float twin's shapes)
@@ -250,19 +268,47 @@ function build(src: Graph, axis: number): StepGraph {
     if (k.k === "static") bad(`${g.source}: --stream: output '${o}' does not depend on the input`);
     return (k as { period: number }).period;
   });
-  return { graph: g, inputAxis: axis, states, outputPeriods, windowSteps: T, kinds };
+  return { graph: g, inputAxis: axis, states, outputPeriods, windowSteps: T, kinds, ...(deferredFrom >= 0 ? { deferredFrom, deferToIdle: !deferredReadsInput } : {}) };
+}
+
+/**
+ * Puts the nodes this step's outputs do not need after those they do (in graph order
+ * within each part) and marks them attrs.deferred. The only nodes that can fall behind are
+ * those reached solely through a predictive TimeUpsample, which reads its latch before the
+ * deep path pushes this step's column into it: that is how predict serves, at step t, the
+ * deep column of an earlier step. Without such a node every node is needed and the order
+ * stays as it is.
+ */
+function deferAfterOutputs(nodes: Node[], g: Graph): Node[] {
+  if (!nodes.some((n) => n.op === "TimeUpsample" && n.attrs.mode === "predict")) return nodes;
+  const producer = new Map<string, Node>();
+  for (const n of nodes) for (const o of n.outputs) if (o && !producer.has(o)) producer.set(o, n);
+  const needed = new Set<Node>();
+  const visit = (name: string) => {
+    const p = producer.get(name);
+    if (!p || needed.has(p)) return;
+    needed.add(p);
+    if (p.op === "TimeUpsample" && p.attrs.mode === "predict") return; // reads the latch as it was
+    for (const x of p.inputs) if (x && !tensor(g, x).data) visit(x);
+  };
+  for (const o of g.outputs) visit(o);
+  const later = nodes.filter((n) => !needed.has(n));
+  for (const n of later) n.attrs = { ...n.attrs, deferred: true };
+  return [...nodes.filter((n) => needed.has(n)), ...later];
 }
 
 /**
  * Work of a streaming module: MACs per step averaged over the steps (a layer with period P
- * counts 1/P of its MACs), at the busiest step (every layer due), and of recomputing the
- * whole exported window of the full model `full` for each new sample instead.
+ * counts 1/P of its MACs), the part of it done before the step's outputs are written (less
+ * with deferred work), at the busiest step (every layer due), and of recomputing the whole
+ * exported window of the full model `full` for each new sample instead.
  */
-export function streamMacs(sg: StepGraph, full: Graph): { macsPerStep: number; peakMacsPerStep: number; windowMacs: number } {
+export function streamMacs(sg: StepGraph, full: Graph): { macsPerStep: number; peakMacsPerStep: number; windowMacs: number; beforeOutputMacsPerStep: number } {
   const macs = (g: Graph, n: Node) => opDef(n.op).macs?.(n, g) ?? 0;
   const g = sg.graph;
   return {
     macsPerStep: g.nodes.reduce((a, n) => a + macs(g, n) / n.attrs.period, 0),
+    beforeOutputMacsPerStep: g.nodes.reduce((a, n) => a + (n.attrs.deferred && sg.deferToIdle ? 0 : macs(g, n) / n.attrs.period), 0),
     peakMacsPerStep: g.nodes.reduce((a, n) => a + macs(g, n), 0),
     windowMacs: full.nodes.reduce((a, n) => a + macs(full, n), 0),
   };

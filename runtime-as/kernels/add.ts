@@ -6,8 +6,9 @@
 // The float kernel clamps to fused activation bounds; the int8 kernel is TFLite's quantized
 // Add (rescale both operands to a common scale with 20 bits of headroom, sum, requantize),
 // the integer interpreter's Add bit for bit; a row-constant operand is rescaled once per row.
-// The Q-format kernel (--fixed) adds grid values and saturates to the format, then to the
-// fused activation's bounds.
+// The Q-format kernels (--fixed) add grid values and saturate to the format, then to the
+// fused activation's bounds: add_q8 on int8 storage, add_q16 on int16 (|a + b| <= 2^16,
+// exact in i32).
 import { clampf, clampi, mbqm } from "../fixedpoint";
 import { rowA, rowB, row_len, row_sa, row_sb, rows_begin, rows_next } from "../broadcast";
 
@@ -88,6 +89,23 @@ export function add_q8(a: usize, b: usize, y: usize, plan: usize, lo: i32, hi: i
       store<i8>(py + o, i8(clampi(clampi(s, lo, hi), qmin, qmax)));
     }
     py += n;
+    rows_next();
+  }
+}
+
+/** Q format on int16 grid values: y = clamp(sat(a + b, lo, hi), qmin, qmax). */
+export function add_q16(a: usize, b: usize, y: usize, plan: usize, lo: i32, hi: i32, qmin: i32, qmax: i32): void {
+  const rows = rows_begin(plan);
+  const n = <usize>row_len(plan), ia = row_sa(plan), ib = row_sb(plan);
+  const sa = <usize>ia << 1, sb = <usize>ib << 1; // innermost byte strides (2, or 0 for a row constant)
+  let py = y;
+  for (let r = 0; r < rows; r++) {
+    const pa = a + (<usize>rowA << 1), pb = b + (<usize>rowB << 1);
+    for (let o: usize = 0; o < n; o++) {
+      const s = i32(load<i16>(pa + o * sa)) + i32(load<i16>(pb + o * sb));
+      store<i16>(py + (o << 1), i16(clampi(clampi(s, lo, hi), qmin, qmax)));
+    }
+    py += n << 1;
     rows_next();
   }
 }

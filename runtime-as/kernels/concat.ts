@@ -1,7 +1,7 @@
 // Concat, one call per input: the output is `outer` rows of rowOut elements and this input
 // fills a block of `row` elements at a fixed column of every row (its address y is already
-// offset to that column). A copy moves whole rows with memory.copy (float32, or int8 inputs
-// that share the output's quantization); when outer is 1 (concatenation along the first
+// offset to that column). A copy moves whole rows with memory.copy (float32, int8 inputs
+// that share the output's quantization, Q-format int8 or int16); when outer is 1 (concatenation along the first
 // non-unit axis) that is a single copy. concat_s8 requantizes an int8 input whose scale or
 // zero point differs from the output's, the integer interpreter's Concat bit for bit.
 import { clampi, mbqm } from "../fixedpoint";

@@ -1,14 +1,20 @@
-// LSTM in Q-format fixed point (--fixed Qm.f, W <= 8 bits in int8), forward, the whole
-// sequence in one call: the ElasticAI FPGA cell, bit-exact with compiler/ops/lstm-q.ts
-// (intLstmQ), which states the definition. Per step and hidden unit j, one pass over x_t and
-// one over h accumulate the four gates' exact int32 sums from unit j's rows of W and R (ONNX
-// gate order i, o, f, c), then each gate is cut to the grid once (truncating division by
-// 2^f, saturation), the merged bias added and saturated, and
+// LSTM in Q-format fixed point (--fixed Qm.f), forward, the whole sequence in one call:
+// the ElasticAI FPGA cell, bit-exact with compiler/ops/lstm-q.ts (intLstmQ), which states
+// the definition. Per step and hidden unit j, one pass over x_t and one over h accumulate
+// the four gates' exact sums from unit j's rows of W and R (ONNX gate order i, o, f, c),
+// then each gate is cut to the grid once (truncating division by 2^f, saturation), the
+// merged bias added and saturated, and
 //   i, f, o = hard sigmoid, g = hard tanh, c' = sat(f*c + i*g), h' = o * hard tanh(c')
-// with every product a Q product (runtime-as/qformat.ts). The scratch `st` holds three int8
+// with every product a Q product (runtime-as/qformat.ts). The scratch `st` holds three
 // H-vectors: h and the next h (ping-pong), and c. Pointers b, h0, c0, y, yh, yc may be 0
-// (absent). Strides are in elements, which are bytes here.
-import { qcut, qhsig, qhtanh, qmul, qsat } from "../qformat";
+// (absent). Strides are in elements.
+// lstm_q8: int8 storage (W <= 8), i32 sums (the compiler bounds (I + H) 2^(2W-2) < 2^31);
+// elements are bytes. lstm_q16: int16 storage (W 9 to 16); a product of two values of at
+// most 2^15 in magnitude is at most 2^30, exact in i32, and the gate sums are i64 (no
+// overflow below 2^33 terms; the compiler bounds (I + H) 2^(2W-2) < 2^53 for its float64
+// reference). The Q products of the cell (qmul) are single products, exact in i32, and
+// f*c + i*g is a sum of two saturated values, at most 2^16.
+import { qcut, qcut64, qhsig, qhtanh, qmul, qsat } from "../qformat";
 
 export function lstm_q8(
   x: usize, w: usize, r: usize, b: usize, h0: usize, c0: usize, y: usize, yh: usize, yc: usize, st: usize,
@@ -62,6 +68,67 @@ export function lstm_q8(
         if (yb != 0) store<i8>(yb + <usize>(t * yts + j), i8(hv));
         wj += <usize>I;
         rj += <usize>H;
+      }
+      const tmp = hp; hp = hn; hn = tmp;
+    }
+    if (yh != 0) memory.copy(yh + so, hp, hb);
+    if (yc != 0) memory.copy(yc + so, cb, hb);
+  }
+}
+
+export function lstm_q16(
+  x: usize, w: usize, r: usize, b: usize, h0: usize, c0: usize, y: usize, yh: usize, yc: usize, st: usize,
+  T: i32, B: i32, I: i32, H: i32, xts: i32, xbs: i32, yts: i32, ybs: i32, sbs: i32, f: i32, lo: i32, hi: i32,
+): void {
+  const hb = <usize>H << 1; // bytes of one H-vector
+  const gw = <usize>(H * I) << 1, gr = <usize>(H * H) << 1; // gate row blocks of W and R, in bytes
+  const rowW = <usize>I << 1, rowR = hb;
+  const cb = st + 2 * hb;
+  for (let bt = 0; bt < B; bt++) {
+    const so = <usize>(bt * sbs) << 1;
+    let hp = st, hn = st + hb;
+    if (h0 != 0) memory.copy(hp, h0 + so, hb); else memory.fill(hp, 0, hb);
+    if (c0 != 0) memory.copy(cb, c0 + so, hb); else memory.fill(cb, 0, hb);
+    const xb = x + (<usize>(bt * xbs) << 1);
+    const yb = y != 0 ? y + (<usize>(bt * ybs) << 1) : 0;
+    for (let t = 0; t < T; t++) {
+      const xt = xb + (<usize>(t * xts) << 1);
+      let wj = w, rj = r;
+      for (let j = 0; j < H; j++) {
+        let ai: i64 = 0, ao: i64 = 0, af: i64 = 0, ac: i64 = 0;
+        for (let k: usize = 0; k < rowW; k += 2) {
+          const v = i32(load<i16>(xt + k));
+          const wk = wj + k;
+          ai += <i64>(v * i32(load<i16>(wk)));
+          ao += <i64>(v * i32(load<i16>(wk + gw)));
+          af += <i64>(v * i32(load<i16>(wk + 2 * gw)));
+          ac += <i64>(v * i32(load<i16>(wk + 3 * gw)));
+        }
+        for (let k: usize = 0; k < rowR; k += 2) {
+          const v = i32(load<i16>(hp + k));
+          const rk = rj + k;
+          ai += <i64>(v * i32(load<i16>(rk)));
+          ao += <i64>(v * i32(load<i16>(rk + gr)));
+          af += <i64>(v * i32(load<i16>(rk + 2 * gr)));
+          ac += <i64>(v * i32(load<i16>(rk + 3 * gr)));
+        }
+        let bi = 0, bo = 0, bf = 0, bc = 0;
+        if (b != 0) {
+          const bj = b + (<usize>j << 1);
+          bi = i32(load<i16>(bj)); bo = i32(load<i16>(bj + hb)); bf = i32(load<i16>(bj + 2 * hb)); bc = i32(load<i16>(bj + 3 * hb));
+        }
+        const ig = qhsig(qsat(qcut64(ai, f, lo, hi) + bi, lo, hi), f, hi);
+        const og = qhsig(qsat(qcut64(ao, f, lo, hi) + bo, lo, hi), f, hi);
+        const fg = qhsig(qsat(qcut64(af, f, lo, hi) + bf, lo, hi), f, hi);
+        const gg = qhtanh(qsat(qcut64(ac, f, lo, hi) + bc, lo, hi), f, hi);
+        const cj = cb + (<usize>j << 1);
+        const cn = qsat(qmul(fg, i32(load<i16>(cj)), f, lo, hi) + qmul(ig, gg, f, lo, hi), lo, hi);
+        store<i16>(cj, i16(cn));
+        const hv = qmul(og, qhtanh(cn, f, hi), f, lo, hi);
+        store<i16>(hn + (<usize>j << 1), i16(hv));
+        if (yb != 0) store<i16>(yb + (<usize>(t * yts + j) << 1), i16(hv));
+        wj += rowW;
+        rj += rowR;
       }
       const tmp = hp; hp = hn; hn = tmp;
     }

@@ -2,8 +2,8 @@
 // axis (unit axes dropped, axes that stay adjacent merged), the input stride (operand A)
 // and the output stride (operand B); runtime-as/broadcast.ts walks the rows. A row whose
 // input stride is 1 (the last axis stays last) is one memory.copy; otherwise elements are
-// gathered with a constant input step. Elements are 4 bytes (float32) or 1 byte (int8,
-// which keeps its quantization, so the same kernel serves both).
+// gathered with a constant input step. Elements are 4 bytes (float32), 1 byte (int8, which
+// keeps its quantization) or 2 bytes (int16 of Q formats from 9 bits); one kernel serves all.
 import { strided_copy } from "../broadcast";
 
 export function transpose(x: usize, y: usize, plan: usize, esize: i32): void {

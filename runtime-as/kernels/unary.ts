@@ -3,6 +3,10 @@
 // activation is a 256-entry int8 table computed by the compiler (y = table[q + 128]), so the
 // kernel is a byte lookup and matches the integer interpreter bit for bit by construction.
 // Sigmoid and Tanh use Mathf (f32), a few ulp from the compiler's float64 reference.
+// Q formats of 9 to 16 bits (int16 storage, where a table would have 65536 entries) run
+// Relu and Clip as clamp_q16 and HardSigmoid (1/6, 1/2) as hsig_q16, the integer
+// definitions of compiler/ir/fixedpoint.ts (qAct) computed directly.
+import { qhsig, qsat } from "../qformat";
 
 export function relu_f32(x: usize, y: usize, n: i32): void {
   const end = x + (<usize>n << 2);
@@ -60,5 +64,25 @@ export function lut_s8(x: usize, y: usize, n: i32, table: usize): void {
   while (x < end) {
     store<i8>(y, load<i8>(table + <usize>(load<u8>(x) ^ 0x80)));
     x += 1; y += 1;
+  }
+}
+
+/** min(max(x, a), b), then saturated to [lo, hi], on int16 grid values (Relu: a = 0, b = hi). */
+export function clamp_q16(x: usize, y: usize, n: i32, a: i32, b: i32, lo: i32, hi: i32): void {
+  const end = x + (<usize>n << 1);
+  while (x < end) {
+    const v = i32(load<i16>(x));
+    const u = v < a ? a : v;
+    store<i16>(y, i16(qsat(u > b ? b : u, lo, hi)));
+    x += 2; y += 2;
+  }
+}
+
+/** Hard sigmoid (qhsig) on int16 grid values, saturated to [lo, hi]. */
+export function hsig_q16(x: usize, y: usize, n: i32, f: i32, lo: i32, hi: i32): void {
+  const end = x + (<usize>n << 1);
+  while (x < end) {
+    store<i16>(y, i16(qsat(qhsig(i32(load<i16>(x)), f, hi), lo, hi)));
+    x += 2; y += 2;
   }
 }

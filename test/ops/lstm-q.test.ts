@@ -1,18 +1,21 @@
 // LSTM in Q-format fixed point (--fixed Qm.f, the ElasticAI FPGA cell): a two-step cell
-// worked out by hand from the definition in compiler/ops/lstm-q.ts; the wasm kernel
-// (lstm_q8) bit-exact with the integer interpreter over the forecasting shape (I 1, H 20,
-// T 12), batches, constant and run-time initial states, layout 1, only Y_h / only Y_c,
-// large weights, a unit whose cell is driven to the format's rail (checked by hand), 8-bit
-// and 6-bit formats, and LSTM -> Gather / Slice / Concat -> Gemm models in Q4.4 and Q2.6,
-// each with the selftest passing; the deviation from the float model is
-// printed (Q mode replaces sigmoid / tanh by their hard forms and Q4.4 is coarse, so it is
-// reported, not bounded tightly); and the refusals.
+// worked out by hand from the definition in compiler/ops/lstm-q.ts, in Q4.4 (int8 storage)
+// and Q8.8 (int16); the wasm kernels (lstm_q8, lstm_q16) bit-exact with the integer
+// interpreter over the forecasting shape (I 1, H 20, T 12), batches, constant and run-time
+// initial states, layout 1, only Y_h / only Y_c, large weights, inputs far beyond the
+// format's range, in Q4.4 and in the 16-bit Q8.8, Q6.10 and Q9.7; a unit whose cell is
+// driven to the format's rail (checked by hand) in Q4.4 and Q3.13; 6-bit formats; and
+// LSTM -> Gather / Slice / Concat -> Gemm models in Q4.4, Q2.6, Q8.8, Q6.10 and Q9.7, each
+// with the selftest passing; the deviation from the float model is printed (Q mode
+// replaces sigmoid / tanh by their hard forms, so it is reported, not bounded tightly;
+// test/passes/quantize-fixed.test.ts bounds Q8.8 against Q4.4 where the definitions
+// coincide); and the refusals.
 import { describe, expect, it } from "vitest";
 import { compileModel } from "../../compiler/pipeline.js";
 import { instantiate, runRaw } from "../../compiler/runner.js";
 import { interpret } from "../../compiler/ir/interp.js";
 import { makeValue, type Value } from "../../compiler/ir/graph.js";
-import { qFmt, qFromReal } from "../../compiler/ir/fixedpoint.js";
+import { qFmt, qFromReal, qStorage } from "../../compiler/ir/fixedpoint.js";
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import onnxProto from "onnx-proto";
@@ -72,25 +75,28 @@ function lstmModel(c: Lstm, seed: number, after: (spec: ModelSpec) => void = () 
 /**
  * Compiles in `fixed` with the selftest, checks it passes and that the wasm equals the
  * integer interpreter on every feed (inputs converted like constants); returns the worst
- * |dequantized Q output - float output| and the raw Q outputs of the last feed.
+ * |dequantized Q output - float output| over the first `compared` feeds (feeds beyond the
+ * format's range saturate, so their distance to float says nothing) and the raw Q outputs
+ * of the last feed.
  */
-async function checkFixed(model: string, fixed: string, feeds: Array<Record<string, Value>>) {
+async function checkFixed(model: string, fixed: string, feeds: Array<Record<string, Value>>, compared = feeds.length) {
   const c = await compileModel(model, { fixed, selftest: true });
   const m = await instantiate(c.wasm, c.manifest);
   expect((m.instance.exports.selftest as () => number)()).toBe(0);
   const F = qFmt(...(fixed.slice(1).split(".").map(Number) as [number, number]));
   let worst = 0;
   let last: Record<string, number[]> = {};
-  for (const feed of feeds) {
-    const qfeed = Object.fromEntries(c.graph.inputs.map((n) => [n, makeValue("int8", feed[n].shape, Array.from(feed[n].data, (x) => qFromReal(x, F)))]));
+  for (const [fi, feed] of feeds.entries()) {
+    const qfeed = Object.fromEntries(c.graph.inputs.map((n) => [n, makeValue(qStorage(F), feed[n].shape, Array.from(feed[n].data, (x) => qFromReal(x, F)))]));
     const got = runRaw(m, c.graph.inputs.map((n) => qfeed[n]));
     const ref = interpret(c.graph, qfeed);
     const fl = interpret(c.floatGraph, feed);
     last = {};
     c.graph.outputs.forEach((n, i) => {
-      expect(got[i].dtype).toBe("int8");
+      expect(got[i].dtype).toBe(qStorage(F));
       expect(Array.from(got[i].data), `wasm vs integer interpreter, ${n}`).toEqual(Array.from(ref[n].data));
       last[n] = Array.from(got[i].data);
+      if (fi >= compared) return;
       for (let k = 0; k < got[i].data.length; k++) worst = Math.max(worst, Math.abs(got[i].data[k] * 2 ** -F.f - fl[n].data[k]));
     });
   }
@@ -125,32 +131,69 @@ describe("Q-format LSTM cell by hand (Q4.4)", () => {
   });
 });
 
+describe("Q-format LSTM cell by hand (Q8.8, int16 storage)", () => {
+  it("the same two steps: gates, cell, truncation toward zero", async () => {
+    // The cell above in Q8.8 (3 is 768, 1 is 256): W -> [256, 128, -256, 512]; R -> [64, 0, 0, -256];
+    // merged bias [0.5, 0.1, 0, -0.5] -> [128, 25, 0, -128] (25.6 truncated); c0 = 0.5 -> 128.
+    // step 1, x = 1 -> 256 (h = 0):
+    //   i: 65536 -> 256, +128 = 384, hs = 1152 / 6 = 192     o: 32768 -> 128, +25 = 153, hs = 921 / 6 = 153
+    //   f: -65536 -> -256, hs = 512 / 6 = 85                  g: 131072 -> 512, -128 = 384, ht = 256
+    //   c = 85 * 128 / 256 + 192 * 256 / 256 = 42 + 192 = 234   h = 153 * 234 / 256 = 35802 / 256 = 139
+    // step 2, x = -0.5 -> -128 (h = 139):
+    //   i: -32768 + 8896 = -23872 -> -93 (-93.25, toward zero), +128 = 35, hs = 803 / 6 = 133
+    //   o: -16384 -> -64, +25 = -39, hs = 729 / 6 = 121       f: 32768 -> 128, hs = 896 / 6 = 149
+    //   g: -65536 - 35584 = -101120 -> -395, -128 = -523, ht = -256
+    //   c = 149 * 234 / 256 + 133 * (-256) / 256 = 136 - 133 = 3   h = 121 * 3 / 256 = 1.42 -> 1
+    const spec: ModelSpec = {
+      inputs: [{ name: "X", shape: [2, 1, 1] }], outputs: ["Y", "Y_h", "Y_c"],
+      initializers: [
+        { name: "W", shape: [1, 4, 1], data: [1, 0.5, -1, 2] },
+        { name: "R", shape: [1, 4, 1], data: [0.25, 0, 0, -1] },
+        { name: "B", shape: [1, 8], data: [0.25, 0, 0, 0, 0.25, 0.1, 0, -0.5] },
+        { name: "c0", shape: [1, 1, 1], data: [0.5] },
+      ],
+      nodes: [{ op: "LSTM", inputs: ["X", "W", "R", "B", "", "", "c0"], outputs: ["Y", "Y_h", "Y_c"], attrs: { hidden_size: 1 } }],
+    };
+    const { last, c } = await checkFixed(writeModel(spec), "Q8.8", [{ X: makeValue("float32", [2, 1, 1], [1, -0.5]) }]);
+    expect(last).toEqual({ Y: [139, 1], Y_h: [1], Y_c: [3] });
+    expect(c.source).toMatch(/lstm_q16\(/);
+    expect(c.source).not.toMatch(/lstm_q8/);
+    expect(c.manifest.outputs.map((o) => o.dtype)).toEqual(["int16", "int16", "int16"]);
+  });
+});
+
 let seed = 500;
-const lstmQ = async (c: Lstm, fixed = "Q4.4") => {
-  const b = lstmModel(c, ++seed);
-  const r = await checkFixed(writeModel(b.spec), fixed, [b.feeds(-1, 1), b.feeds(-1, 1), b.feeds(-6, 6)]);
+let seed16 = 900; // the int16 formats' models, apart so that the Q4.4 ones keep their seeds
+const lstmQ = async (c: Lstm, fixed = "Q4.4", s = ++seed) => {
+  const b = lstmModel(c, s);
+  // the last feed is far beyond every format's range: each input saturates
+  const r = await checkFixed(writeModel(b.spec), fixed, [b.feeds(-1, 1), b.feeds(-1, 1), b.feeds(-6, 6), b.feeds(-1000, 1000)], 3);
   console.log(`LSTM ${fixed} T${c.T} B${c.B} I${c.I} H${c.H}${c.wscale ? ` weights x${c.wscale}` : ""}: worst |Q - float| ${r.worst.toFixed(3)}`);
   expect(Number.isFinite(r.worst)).toBe(true);
   return r;
 };
 
-describe("Q-format LSTM: wasm bit-exact with the integer interpreter", () => {
-  it("forecasting shape: I 1, H 20, T 12, bias", () => lstmQ({ T: 12, B: 1, I: 1, H: 20, bias: true }));
-  it("batch 2, constant initial states", () => lstmQ({ T: 6, B: 2, I: 3, H: 5, bias: true, init: "const" }));
-  it("initial states at run time (Q tensors)", () => lstmQ({ T: 5, B: 2, I: 2, H: 4, bias: true, init: "input" }));
-  it("layout 1, batch 3, constant initial states", () => lstmQ({ T: 4, B: 3, I: 2, H: 5, bias: true, init: "const", layout: 1 }));
-  it("only Y_h; only Y_c", async () => {
-    await lstmQ({ T: 5, B: 2, I: 3, H: 4, bias: true, outs: ["", "Y_h"] });
-    await lstmQ({ T: 5, B: 2, I: 3, H: 4, init: "const", outs: ["", "", "Y_c"] });
+for (const fixed of ["Q4.4", "Q8.8", "Q6.10", "Q9.7"]) {
+  const q = (c: Lstm) => lstmQ(c, fixed, fixed === "Q4.4" ? ++seed : ++seed16);
+  describe(`Q-format LSTM: wasm bit-exact with the integer interpreter, ${fixed}`, () => {
+    it("forecasting shape: I 1, H 20, T 12, bias", () => q({ T: 12, B: 1, I: 1, H: 20, bias: true }));
+    it("batch 2, constant initial states", () => q({ T: 6, B: 2, I: 3, H: 5, bias: true, init: "const" }));
+    it("initial states at run time (Q tensors)", () => q({ T: 5, B: 2, I: 2, H: 4, bias: true, init: "input" }));
+    it("layout 1, batch 3, constant initial states", () => q({ T: 4, B: 3, I: 2, H: 5, bias: true, init: "const", layout: 1 }));
+    it("only Y_h; only Y_c", async () => {
+      await q({ T: 5, B: 2, I: 3, H: 4, bias: true, outs: ["", "Y_h"] });
+      await q({ T: 5, B: 2, I: 3, H: 4, init: "const", outs: ["", "", "Y_c"] });
+    });
+    it("large weights (x6) and inputs up to 6", () => q({ T: 10, B: 2, I: 3, H: 8, bias: true, wscale: 6 }));
+    it("large hidden size: H 64, I 16 (sums of 80 products per gate)", () => q({ T: 4, B: 1, I: 16, H: 64, bias: true, wscale: 2 }));
   });
-  it("large weights (x6) and inputs up to 6", () => lstmQ({ T: 10, B: 2, I: 3, H: 8, bias: true, wscale: 6 }));
-  it("a cell driven to the rail", async () => {
-    // Unit 0 of H 8 has zero W and R rows and biases i = f = g = 7 (-> 112 >= 48: hs = 16,
-    // ht = 16) and o = 0 (hs(0) = 8): c grows by mulq(16, 16) = 16 per step from 0, reaches
-    // 128 -> 127 at step 8 and stays (127 + 16 saturates); h = mulq(8, ht(127) = 16) = 8.
-    // The other units have weights in [-6, 6], so their gates saturate too.
+}
+
+describe("Q-format LSTM: the cell's rail, other formats", () => {
+  /** Unit 0 of H 8 has zero W and R rows and biases i = f = g = 7, o = 0; the other units have weights in [-6, 6]. */
+  const railModel = (s: number) => {
     const H = 8, I = 3;
-    const b = lstmModel({ T: 10, B: 2, I, H, bias: true, wscale: 6 }, ++seed, (spec) => {
+    return lstmModel({ T: 10, B: 2, I, H, bias: true, wscale: 6 }, s, (spec) => {
       const get = (n: string) => spec.initializers!.find((t) => t.name === n)!;
       const w = Array.from(get("W").data), r = Array.from(get("R").data), bias = Array.from(get("B").data);
       for (let gate = 0; gate < 4; gate++) {
@@ -161,10 +204,31 @@ describe("Q-format LSTM: wasm bit-exact with the integer interpreter", () => {
       }
       get("W").data = w; get("R").data = r; get("B").data = bias;
     });
+  };
+  it("a cell driven to the rail", async () => {
+    // Unit 0: biases i = f = g = 7 (-> 112 >= 48: hs = 16, ht = 16) and o = 0 (hs(0) = 8): c
+    // grows by mulq(16, 16) = 16 per step from 0, reaches 128 -> 127 at step 8 and stays
+    // (127 + 16 saturates); h = mulq(8, ht(127) = 16) = 8. The other units' gates saturate too.
+    const H = 8;
+    const b = railModel(++seed);
     const r = await checkFixed(writeModel(b.spec), "Q4.4", [b.feeds(-1, 1), b.feeds(-6, 6)]);
     expect([r.last.Y_c[0], r.last.Y_c[H]]).toEqual([127, 127]); // batch entries 0 and 1
     expect([r.last.Y_h[0], r.last.Y_h[H]]).toEqual([8, 8]);
     expect(r.last.Y.filter((_, k) => k % H === 0)).toEqual(new Array(20).fill(8)); // every step, both entries
+  });
+  it("a cell driven to the rail in the 16-bit Q3.13 (range [-4, 4))", async () => {
+    // Unit 0: the bias 7 saturates to 32767 (3.9999) >= 3 = 24576: hs = 1 = 8192, ht = 8192;
+    // o = hs(0) = 24576 / 6 = 4096. c grows by mulq(8192, 8192) = 8192 per step from 0 and
+    // reaches 32768 -> 32767 at step 4, then stays (mulq(8192, 32767) = 32767, + 8192
+    // saturates); h = mulq(4096, ht(c) = 8192) = 4096 from step 1 on. Inputs up to 1000
+    // saturate to the format's rails too.
+    const H = 8;
+    const b = railModel(++seed16);
+    const r = await checkFixed(writeModel(b.spec), "Q3.13", [b.feeds(-1, 1), b.feeds(-1000, 1000)]);
+    expect([r.last.Y_c[0], r.last.Y_c[H]]).toEqual([32767, 32767]);
+    expect([r.last.Y_h[0], r.last.Y_h[H]]).toEqual([4096, 4096]);
+    expect(r.last.Y.filter((_, k) => k % H === 0)).toEqual(new Array(20).fill(4096));
+    expect(r.c.source).toMatch(/lstm_q16\(/);
   });
   it("Q2.6 and the 6-bit Q3.3", async () => {
     await lstmQ({ T: 8, B: 2, I: 2, H: 6, bias: true, init: "const" }, "Q2.6");
@@ -213,12 +277,13 @@ function headModel(kind: "gather" | "slice" | "concat", s: number): { spec: Mode
 }
 
 describe("Q-format LSTM -> Gather / Slice / Concat -> Gemm", () => {
-  for (const fixed of ["Q4.4", "Q2.6"]) {
+  for (const fixed of ["Q4.4", "Q2.6", "Q8.8", "Q6.10", "Q9.7"]) {
+    const wide = qStorage(qFmt(...(fixed.slice(1).split(".").map(Number) as [number, number]))) === "int16";
     for (const kind of ["gather", "slice", "concat"] as const) {
       it(`${kind}, ${fixed}`, async () => {
-        const b = headModel(kind, ++seed);
-        const feeds = [b.feeds(-1, 1), b.feeds(-1, 1), b.feeds(-2, 2), b.feeds(-4, 4)];
-        const r = await checkFixed(writeModel(b.spec), fixed, feeds);
+        const b = headModel(kind, wide ? ++seed16 : ++seed);
+        const feeds = [b.feeds(-1, 1), b.feeds(-1, 1), b.feeds(-2, 2), b.feeds(-4, 4), ...(wide ? [b.feeds(-1000, 1000)] : [])];
+        const r = await checkFixed(writeModel(b.spec), fixed, feeds, 4);
         console.log(`LSTM -> ${kind} -> Gemm, ${fixed}: worst |Q - float| ${r.worst.toFixed(3)}`);
         expect(Number.isFinite(r.worst)).toBe(true);
         expect(r.c.graph.nodes.map((n) => n.op)).toContain(kind === "gather" ? "Gather" : kind === "slice" ? "Slice" : "Concat");

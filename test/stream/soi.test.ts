@@ -123,6 +123,33 @@ describe("SOI: the deep path runs every k-th step", () => {
     }
   });
 
+  it("predict: the deep path runs after the outputs, in idle() or at the next step(); the input frame keeps its own slot", async () => {
+    const file = writeModel(unet(CIN, C, T, 47));
+    const c = await compileModel(file, { stream: true, soi: { k: K, mode: "predict" } });
+    expect(c.manifest.exports).toContain("idle");
+    expect(c.stepGraph!.graph.nodes.filter((n) => n.attrs.deferred).map((n) => n.name)).toEqual(expect.arrayContaining(["deep1", "deep2", "proj"]));
+    const st = c.manifest.stream!;
+    expect(st.beforeOutputMacsPerStep).toBeLessThan(st.macsPerStep);
+    const inSlot = c.plan.slots.get(c.stepGraph!.graph.inputs[0])!;
+    expect(inSlot.last).toBe(c.stepGraph!.graph.nodes.length);
+    const frames = framesOf(randValue(rng(5), [1, CIN, T], -1, 1), 2);
+    const plain = await streamWasm(c, frames);
+    // a host that calls idle() after reading each step's output gets the same outputs
+    const ex = (await WebAssembly.instantiate(c.wasm)).instance.exports as Record<string, any>;
+    ex.reset();
+    const got: number[] = [];
+    for (const f of frames) {
+      new Float32Array(ex.memory.buffer, ex.input_ptr(0), CIN).set(f.data);
+      expect(ex.step()).toBe(1);
+      got.push(new Float32Array(ex.memory.buffer, ex.output_ptr(0), 1)[0]);
+      ex.idle();
+      ex.idle(); // nothing left to do
+    }
+    expect(got).toEqual(plain.outs[0]);
+    // hold has no deferred work
+    expect((await compileModel(file, { stream: true, soi: { k: K } })).manifest.exports).not.toContain("idle");
+  });
+
   it("MACs per step: the deep path counts 1/k of its MACs", async () => {
     const file = writeModel(unet(CIN, C, T, 42));
     const stmc = await compileModel(file, { stream: true });
