@@ -13,11 +13,13 @@ Regenerate everything in this folder with:
     /usr/bin/python3 examples/ecg-tcn/train.py
 
 Writes (next to this script): model.onnx, x_test.npy, y_test.npy, calib.npy,
+model-soi2.onnx (a second stage: the same network fine-tuned for `--soi 2`) and
 README.md.  Deterministic on CPU: all seeds fixed, one thread, deterministic
 algorithms.  Needs torch (1.13 tested), onnx, numpy and scipy 1.10 (Debian 12:
 python3-scipy; scipy.misc.electrocardiogram ships with it, no network access).
 onnxruntime, if installed, cross-checks the export.
 """
+import copy
 import os
 import random
 import time
@@ -47,6 +49,12 @@ N_CALIB = 64
 HUM_AMP = (0.05, 0.3)    # mV, powerline amplitude range (uniform, per window)
 NOISE_SIGMA = (0.05, 0.15)  # mV, white Gaussian noise std range (uniform, per window)
 INPUT_SHAPE = (1, 1, T)
+EPOCHS, BATCH, LR = 500, 16, (3e-3, 1e-4)   # stage one: Adam, lr cosine-annealed
+# stage two, SOI-aware fine-tuning (model-soi2.onnx): the same parameters, trained with the
+# deep path (c2, c3, c4, p) evaluated every SOI_K-th step and held in between
+SOI_K = 2
+SOI_SEED = 2             # stage two's own generator: crop offsets, order and noise
+SOI_EPOCHS, SOI_LR = 300, (1e-3, 1e-5)
 
 # (in, out, kernel, dilation) of the four causal convolutions
 CONVS = [(1, 16, 3, 1), (16, 32, 3, 2), (32, 32, 3, 4), (32, 32, 3, 8)]
@@ -119,6 +127,26 @@ class EcgTCN(nn.Module):
         return self.out(m)             # [B, 1, T]
 
 
+def soi_forward(model, x, k=SOI_K):
+    """The network as `picojoule compile --soi k` (hold mode) runs it, on a full window.
+
+    The deep path (c2, c3, c4, p) sees every k-th column of c1 (0, k, 2k, ...) and runs on
+    that decimated sequence, causally, with its dilations divided by k (same weights, so its
+    taps land on the same original steps); step t then uses deep column floor(t / k).
+    """
+    length = x.shape[-1]
+    c1 = F.relu(model.c1(x))
+    h = c1[:, :, ::k]
+    for layer in (model.c2, model.c3, model.c4):
+        conv = layer.conv
+        d = conv.dilation[0]
+        assert d % k == 0, "SOI: deep dilations must be multiples of k"
+        h = F.pad(h, ((conv.kernel_size[0] - 1) * (d // k), 0))
+        h = F.relu(F.conv1d(h, conv.weight, conv.bias, dilation=d // k))
+    up = model.proj(h).repeat_interleave(k, dim=2)[:, :, :length]   # hold
+    return model.out(F.relu(c1 + up))
+
+
 def load_ecg():
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", DeprecationWarning)
@@ -161,6 +189,54 @@ def linear_baseline(train, rng):
     return np.linalg.lstsq(feats, clean.ravel(), rcond=None)[0]
 
 
+def fit(model, forward, train, split, rng, epochs, lr, eta_min, batch):
+    """Adam on MSE, lr cosine-annealed to eta_min: every epoch, non-overlapping CROP-sample
+    crops of the training part from a random offset, shuffled, each with fresh noise (all
+    drawn from rng); forward(x) is the network's forward pass.  Leaves model in eval mode."""
+    opt = torch.optim.Adam(model.parameters(), lr=lr)
+    sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=epochs, eta_min=eta_min)
+    loss_fn = nn.MSELoss()
+    for epoch in range(epochs):
+        model.train()
+        offset = int(rng.integers(CROP))
+        n_crops = (split - offset) // CROP
+        clean = train[offset:offset + n_crops * CROP].reshape(n_crops, CROP)
+        clean = clean[rng.permutation(n_crops)]
+        noisy = add_noise(clean, rng)
+        xt = torch.from_numpy(noisy.astype(np.float32))[:, None, :]
+        yt = torch.from_numpy(clean.astype(np.float32))[:, None, :]
+        total = 0.0
+        for i in range(0, n_crops, batch):
+            opt.zero_grad()
+            loss = loss_fn(forward(xt[i:i + batch]), yt[i:i + batch])
+            loss.backward()
+            opt.step()
+            total += loss.item() * len(xt[i:i + batch])
+        sched.step()
+        if epoch % 50 == 49:
+            print(f"epoch {epoch + 1:3d} train MSE {total / n_crops:.5f} mV^2")
+    model.eval()
+
+
+def export_onnx(model, example, onnx_path):
+    """Export the standard forward (eval mode), pin y's shape, check; returns the op list."""
+    with warnings.catch_warnings():  # F.pad's pads arrive as Slice(step -1) shape arithmetic
+        warnings.filterwarnings("ignore", message="Constant folding - Only steps=1")
+        warnings.filterwarnings("ignore", message="The shape inference of prim::Constant")
+        torch.onnx.export(model, example, onnx_path, opset_version=OPSET,
+                          do_constant_folding=True, input_names=["x"], output_names=["y"])
+    proto = onnx.load(onnx_path)
+    # the exporter cannot see through the pads' shape arithmetic and leaves y's batch and time
+    # dims symbolic; the graph is fixed-size, so pin them (full_check re-infers and agrees)
+    for dim, size in zip(proto.graph.output[0].type.tensor_type.shape.dim, (1, 1, T)):
+        dim.Clear()
+        dim.dim_value = size
+    onnx.save(proto, onnx_path)
+    proto = onnx.load(onnx_path)
+    onnx.checker.check_model(proto, full_check=True)
+    return check_ops(proto)
+
+
 def main():
     t_start = time.time()
     seed_everything(SEED)
@@ -185,33 +261,10 @@ def main():
     # training: every epoch, non-overlapping CROP-sample crops of the training part from a
     # random offset, shuffled, each with fresh noise from a seeded generator
     model = EcgTCN()
-    rng = np.random.default_rng(SEED)
-    opt = torch.optim.Adam(model.parameters(), lr=3e-3)
-    epochs, batch = 500, 16
-    sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=epochs, eta_min=1e-4)
-    loss_fn = nn.MSELoss()
-    for epoch in range(epochs):
-        model.train()
-        offset = int(rng.integers(CROP))
-        n_crops = (split - offset) // CROP
-        clean = train[offset:offset + n_crops * CROP].reshape(n_crops, CROP)
-        clean = clean[rng.permutation(n_crops)]
-        noisy = add_noise(clean, rng)
-        xt = torch.from_numpy(noisy.astype(np.float32))[:, None, :]
-        yt = torch.from_numpy(clean.astype(np.float32))[:, None, :]
-        total = 0.0
-        for i in range(0, n_crops, batch):
-            opt.zero_grad()
-            loss = loss_fn(model(xt[i:i + batch]), yt[i:i + batch])
-            loss.backward()
-            opt.step()
-            total += loss.item() * len(xt[i:i + batch])
-        sched.step()
-        if epoch % 50 == 49:
-            print(f"epoch {epoch + 1:3d} train MSE {total / n_crops:.5f} mV^2")
+    epochs, batch = EPOCHS, BATCH
+    fit(model, model, train, split, np.random.default_rng(SEED), epochs, *LR, batch)
     train_seconds = time.time() - t_start
 
-    model.eval()
     with torch.no_grad():
         pred = model(torch.from_numpy(x_test[:, 0])).numpy()[:, None]          # per window
         stream = model(torch.from_numpy(x_test.reshape(1, 1, -1))).numpy()     # one piece
@@ -234,21 +287,7 @@ def main():
         raise SystemExit("model does not clearly improve on the noisy input")
 
     onnx_path = os.path.join(HERE, "model.onnx")
-    with warnings.catch_warnings():  # F.pad's pads arrive as Slice(step -1) shape arithmetic
-        warnings.filterwarnings("ignore", message="Constant folding - Only steps=1")
-        warnings.filterwarnings("ignore", message="The shape inference of prim::Constant")
-        torch.onnx.export(model, torch.from_numpy(x_test[0]), onnx_path, opset_version=OPSET,
-                          do_constant_folding=True, input_names=["x"], output_names=["y"])
-    proto = onnx.load(onnx_path)
-    # the exporter cannot see through the pads' shape arithmetic and leaves y's batch and time
-    # dims symbolic; the graph is fixed-size, so pin them (full_check re-infers and agrees)
-    for dim, size in zip(proto.graph.output[0].type.tensor_type.shape.dim, (1, 1, T)):
-        dim.Clear()
-        dim.dim_value = size
-    onnx.save(proto, onnx_path)
-    proto = onnx.load(onnx_path)
-    onnx.checker.check_model(proto, full_check=True)
-    op_list = check_ops(proto)
+    op_list = export_onnx(model, torch.from_numpy(x_test[0]), onnx_path)
     print("ONNX ops (graph order):", ", ".join(op_list))
 
     # cross-check the exported graph against torch on the whole test set
@@ -267,6 +306,43 @@ def main():
 
     for name, arr in (("x_test", x_test), ("y_test", y_test), ("calib", calib)):
         np.save(os.path.join(HERE, name + ".npy"), np.ascontiguousarray(arr, dtype="<f4"))
+
+    # stage two: SOI-aware fine-tuning.  A copy of the trained network is trained further,
+    # same parameters, same data pipeline and noise model, with the SOI k=2 hold forward in the
+    # loop; its own generator leaves stage one's outputs as they were.  Exported with the
+    # standard forward (dilations 2/4/8), so `picojoule compile --soi 2` runs exactly the
+    # network trained here.
+    t_soi = time.time()
+    soi_model = copy.deepcopy(model)
+    fit(soi_model, lambda v: soi_forward(soi_model, v), train, split,
+        np.random.default_rng(SOI_SEED), SOI_EPOCHS, *SOI_LR, BATCH)
+    soi_seconds = time.time() - t_soi
+    soi_path = os.path.join(HERE, f"model-soi{SOI_K}.onnx")
+    soi_ops = export_onnx(soi_model, torch.from_numpy(x_test[0]), soi_path)
+    assert soi_ops == op_list
+    xw, xs = torch.from_numpy(x_test[:, 0]), torch.from_numpy(x_test.reshape(1, 1, -1))
+    soi_rows = []
+    with torch.no_grad():
+        for label, fwd in (
+                ("`model.onnx`, full rate", model),
+                (f"`model.onnx` under SOI k={SOI_K} hold", lambda v: soi_forward(model, v)),
+                (f"`model-soi{SOI_K}.onnx` under SOI k={SOI_K} hold (what `--soi {SOI_K}` runs)",
+                 lambda v: soi_forward(soi_model, v)),
+                (f"`model-soi{SOI_K}.onnx`, full rate (no SOI)", soi_model)):
+            win = fwd(xw).numpy()[:, None]
+            strm = fwd(xs).numpy().reshape(y_test.shape)
+            # streamed = per window once the receptive field lies inside the window (under
+            # SOI too: step t's deep column, at step 2 floor(t / 2), sees back to t - w or t - w - 1)
+            assert np.allclose(strm[..., w:], win[..., w:], atol=1e-5)
+            soi_rows.append((label, *rmse_snr(win, y_test), *rmse_snr(strm, y_test)))
+    assert np.allclose(soi_rows[0][1:], (rmse, snr, s_rmse, s_snr))
+    for row in soi_rows:
+        print(f"{row[0]}: per window {row[1]:.4f} mV, {row[2]:.2f} dB; "
+              f"streamed {row[3]:.4f} mV, {row[4]:.2f} dB")
+    print(f"SOI fine-tuning: {SOI_EPOCHS} epochs, {soi_seconds:.0f} s")
+    deep_macs = sum(ci * co * k for ci, co, k, _ in CONVS[1:]) + 32 * 16
+    soi_table = "\n".join(f"| {r[0]} | {r[1]:.4f} | {r[2]:.2f} | {r[3]:.4f} | {r[4]:.2f} |"
+                          for r in soi_rows)
 
     n_params = sum(p.numel() for p in model.parameters())
     layers = CONVS + [(32, 16, 1, 1), (16, 1, 1, 1)]
@@ -369,6 +445,35 @@ The linear baseline is the best linear filter with the network's receptive
 field (fitted by least squares on one noisy draw of the training part,
 `default_rng({SEED + 1})`); it shows what the ReLU network adds beyond a
 fixed notch/low-pass.
+
+## SOI-aware fine-tuning (model-soi{SOI_K}.onnx)
+
+`picojoule compile --soi {SOI_K}` (Scattered Online Inference, hold mode) runs the
+deep path c2, c3, c4, p ({deep_macs} of the {col_macs} MACs per output sample) on one step
+in {SOI_K} only ({col_macs - deep_macs + deep_macs // SOI_K} MACs per sample on average, plus the skip connection's
+adds): it takes c1's columns 0, {SOI_K}, {2 * SOI_K}, ..., runs c2, c3 and c4 on
+that decimated sequence with their dilations divided by {SOI_K} (same weights, so the taps
+land on the same input samples) and p, and step t uses deep column floor(t / {SOI_K}) in
+m = relu(c1 + p). On a network trained at full rate that costs accuracy.
+`model-soi{SOI_K}.onnx` is the same graph (architecture, dilations {", ".join(str(d) for *_, d in CONVS[1:])},
+ops, names, opset) with the weights of `model.onnx` trained further with that SOI
+forward in the loop, as the SOI paper trains its networks: compiled with
+`--soi {SOI_K}` it runs exactly the network that was fine-tuned.
+
+Fine-tuning: from the trained weights, the same parameters, loss, data pipeline and
+noise model as above, from its own generator (numpy `default_rng({SOI_SEED})`, so stage one
+and its outputs are unchanged): Adam (lr {SOI_LR[0]:g}, cosine-annealed to {SOI_LR[1]:g}),
+{SOI_EPOCHS} epochs, batch {BATCH}, on {CROP}-sample crops (each crop starts on a deep step,
+as each test window does).
+
+| network | per window RMSE (mV) | SNR (dB) | streamed RMSE (mV) | SNR (dB) |
+| --- | --- | --- | --- | --- |
+{soi_table}
+
+Per window: each {T}-sample window on its own (zero history), the `run` of a
+full-window build; streamed: the whole {N_TEST * T}-sample sequence in one piece, as a
+`--stream` build computes it (deep steps at samples 0, {SOI_K}, {2 * SOI_K}, ...). SOI figures
+computed in torch with the SOI forward.
 
 ## Regenerate
 

@@ -68,7 +68,7 @@ async function main(): Promise<void> {
 }
 
 async function streamingTable(): Promise<void> {
-  const rows: string[][] = [["example", "mode", "variant", "MACs/step", "window/this", "STMC/this", "us/step", "RMSE", "vs STMC"]];
+  const rows: string[][] = [["example", "mode", "variant", "MACs/step", "before output", "window/this", "STMC/this", "us/step", "RMSE", "vs STMC"]];
   const notes: string[] = [];
   for (const name of STREAM_EXAMPLES) {
     const dir = join("examples", name);
@@ -83,7 +83,7 @@ async function streamingTable(): Promise<void> {
           notes.push(`${name}: ${seq.x.length} steps; input RMSE ${rmse(seq.x, seq.y).toFixed(4)}; recomputing per new sample: the ${r.compiled.manifest.stream!.windowSteps}-step window ${r.windowMacs} MACs, ` +
             `the ${f.receptiveField}-step receptive field as a window ${f.receptiveField * r.macsPerStep} MACs, only the columns the newest output needs ${Math.round(f.treeMacs)} MACs (${(f.treeMacs / r.macsPerStep).toFixed(2)}x STMC)`);
         }
-        rows.push([name, quant ? "int8" : "float32", v.label, r.macsPerStep.toFixed(0), (stmc.window / r.macsPerStep).toFixed(1), (stmc.macs / r.macsPerStep).toFixed(2),
+        rows.push([name, quant ? "int8" : "float32", v.label, r.macsPerStep.toFixed(0), r.beforeOutput.toFixed(0), (stmc.window / r.macsPerStep).toFixed(1), (stmc.macs / r.macsPerStep).toFixed(2),
           (await usPerStep(r.compiled, seq)).toFixed(2), r.rmse.toFixed(4), `${r.rmse >= stmc.rmse ? "+" : ""}${((r.rmse / stmc.rmse - 1) * 100).toFixed(1)}%`]);
       }
     }
@@ -91,7 +91,8 @@ async function streamingTable(): Promise<void> {
   console.log("\nStreaming: each variant streams the example's whole test sequence, one sample per step(), after a reset.");
   printTable(rows, 3);
   for (const n of notes) console.log(n);
-  console.log("MACs/step averages over steps (a layer running every k-th step counts 1/k); window/this = recomputing the model's window per new sample over this;");
+  console.log("MACs/step averages over steps (a layer running every k-th step counts 1/k); before output = the part step() does before its outputs are ready (predict leaves the deep path to idle());");
+  console.log("window/this = recomputing the model's window per new sample over this;");
   console.log("us/step = median V8 microseconds per step over 5 passes (host-side quantization included); RMSE against the clean targets.");
 }
 

@@ -18,13 +18,19 @@ import type { SoiOptions } from "../../compiler/passes/soi.js";
 /** Examples whose x_test/y_test windows join into one continuous sequence (their READMEs say so). */
 export const STREAM_EXAMPLES = ["ecg-tcn"];
 
-export interface Variant { label: string; soi?: SoiOptions }
+export interface Variant {
+  label: string;
+  soi?: SoiOptions;
+  /** Another model file of the example (default model.onnx), e.g. one fine-tuned for SOI. */
+  model?: string;
+}
 export const VARIANTS: Variant[] = [
   { label: "STMC" },
   { label: "SOI k=2 hold", soi: { k: 2, mode: "hold" } },
   { label: "SOI k=2 extrapolate", soi: { k: 2, mode: "extrapolate" } },
   { label: "SOI k=2 predict", soi: { k: 2, mode: "predict" } },
   { label: "SOI k=4 hold", soi: { k: 4, mode: "hold" } },
+  { label: "SOI k=2 hold, fine-tuned with SOI (model-soi2.onnx)", soi: { k: 2, mode: "hold" }, model: "model-soi2.onnx" },
 ];
 
 export interface Sequence { x: Float32Array; y: Float32Array }
@@ -47,17 +53,19 @@ export interface StreamRun {
   out: Float32Array;
   rmse: number;
   macsPerStep: number;
+  /** Of macsPerStep, what runs before step() returns (predict defers the deep path). */
+  beforeOutput: number;
   windowMacs: number;
 }
 
 export async function streamVariant(dir: string, seq: Sequence, quant: boolean, v: Variant, extra: CompileOptions = {}): Promise<StreamRun> {
-  const model = join(dir, "model.onnx");
+  const model = join(dir, v.model ?? "model.onnx");
   const c = await compileModel(model, { stream: true, soi: v.soi, ...(quant ? { quantize: "int8", calibrate: join(dir, "calib.npy") } : {}), ...extra });
   const m = await instantiate(c.wasm, c.manifest);
   const frames = Array.from(seq.x, (v) => Float32Array.of(v));
   const r = runStream(m, frames);
   const out = Float32Array.from(r.outputs[0], (o) => o[0]);
-  return { compiled: c, out, rmse: rmse(out, seq.y), macsPerStep: c.manifest.stream!.macsPerStep, windowMacs: c.manifest.stream!.windowMacs };
+  return { compiled: c, out, rmse: rmse(out, seq.y), macsPerStep: c.manifest.stream!.macsPerStep, beforeOutput: c.manifest.stream!.beforeOutputMacsPerStep, windowMacs: c.manifest.stream!.windowMacs };
 }
 
 /** Median microseconds per step() over `passes` runs of the whole sequence (after a warm-up). */
