@@ -103,6 +103,18 @@ async function checkFixed(model: string, fixed: string, feeds: Array<Record<stri
   return { c, F, worst, last };
 }
 
+/** The one-unit cell both hand-computed cases below run (values in their comments). */
+const HAND_CELL: ModelSpec = {
+  inputs: [{ name: "X", shape: [2, 1, 1] }], outputs: ["Y", "Y_h", "Y_c"],
+  initializers: [
+    { name: "W", shape: [1, 4, 1], data: [1, 0.5, -1, 2] },
+    { name: "R", shape: [1, 4, 1], data: [0.25, 0, 0, -1] },
+    { name: "B", shape: [1, 8], data: [0.25, 0, 0, 0, 0.25, 0.1, 0, -0.5] },
+    { name: "c0", shape: [1, 1, 1], data: [0.5] },
+  ],
+  nodes: [{ op: "LSTM", inputs: ["X", "W", "R", "B", "", "", "c0"], outputs: ["Y", "Y_h", "Y_c"], attrs: { hidden_size: 1 } }],
+};
+
 describe("Q-format LSTM cell by hand (Q4.4)", () => {
   it("two steps: gates, cell, truncation toward zero", async () => {
     // I 1, H 1. Rows i, o, f, c: W = [1, 0.5, -1, 2] -> [16, 8, -16, 32]; R = [0.25, 0, 0, -1] -> [4, 0, 0, -16];
@@ -115,17 +127,7 @@ describe("Q-format LSTM cell by hand (Q4.4)", () => {
     //   i: -128 + 28 = -100 -> -6, +8 = 2, hs = 50 / 6 = 8   o: -64 -> -4, +1 = -3, hs = 45 / 6 = 7
     //   f: 128 -> 8, hs = 56 / 6 = 9                          g: -256 - 112 = -368 -> -23, -8 = -31, ht = -16
     //   c = 9 * 14 / 16 + 8 * (-16) / 16 = 7 - 8 = -1        h = 7 * (-1) / 16 = -0.44 -> 0 (floor would give -1)
-    const spec: ModelSpec = {
-      inputs: [{ name: "X", shape: [2, 1, 1] }], outputs: ["Y", "Y_h", "Y_c"],
-      initializers: [
-        { name: "W", shape: [1, 4, 1], data: [1, 0.5, -1, 2] },
-        { name: "R", shape: [1, 4, 1], data: [0.25, 0, 0, -1] },
-        { name: "B", shape: [1, 8], data: [0.25, 0, 0, 0, 0.25, 0.1, 0, -0.5] },
-        { name: "c0", shape: [1, 1, 1], data: [0.5] },
-      ],
-      nodes: [{ op: "LSTM", inputs: ["X", "W", "R", "B", "", "", "c0"], outputs: ["Y", "Y_h", "Y_c"], attrs: { hidden_size: 1 } }],
-    };
-    const { last, c } = await checkFixed(writeModel(spec), "Q4.4", [{ X: makeValue("float32", [2, 1, 1], [1, -0.5]) }]);
+    const { last, c } = await checkFixed(writeModel(HAND_CELL), "Q4.4", [{ X: makeValue("float32", [2, 1, 1], [1, -0.5]) }]);
     expect(last).toEqual({ Y: [7, 0], Y_h: [0], Y_c: [-1] });
     expect(c.source).toMatch(/lstm_q8\(/);
   });
@@ -144,17 +146,7 @@ describe("Q-format LSTM cell by hand (Q8.8, int16 storage)", () => {
     //   o: -16384 -> -64, +25 = -39, hs = 729 / 6 = 121       f: 32768 -> 128, hs = 896 / 6 = 149
     //   g: -65536 - 35584 = -101120 -> -395, -128 = -523, ht = -256
     //   c = 149 * 234 / 256 + 133 * (-256) / 256 = 136 - 133 = 3   h = 121 * 3 / 256 = 1.42 -> 1
-    const spec: ModelSpec = {
-      inputs: [{ name: "X", shape: [2, 1, 1] }], outputs: ["Y", "Y_h", "Y_c"],
-      initializers: [
-        { name: "W", shape: [1, 4, 1], data: [1, 0.5, -1, 2] },
-        { name: "R", shape: [1, 4, 1], data: [0.25, 0, 0, -1] },
-        { name: "B", shape: [1, 8], data: [0.25, 0, 0, 0, 0.25, 0.1, 0, -0.5] },
-        { name: "c0", shape: [1, 1, 1], data: [0.5] },
-      ],
-      nodes: [{ op: "LSTM", inputs: ["X", "W", "R", "B", "", "", "c0"], outputs: ["Y", "Y_h", "Y_c"], attrs: { hidden_size: 1 } }],
-    };
-    const { last, c } = await checkFixed(writeModel(spec), "Q8.8", [{ X: makeValue("float32", [2, 1, 1], [1, -0.5]) }]);
+    const { last, c } = await checkFixed(writeModel(HAND_CELL), "Q8.8", [{ X: makeValue("float32", [2, 1, 1], [1, -0.5]) }]);
     expect(last).toEqual({ Y: [139, 1], Y_h: [1], Y_c: [3] });
     expect(c.source).toMatch(/lstm_q16\(/);
     expect(c.source).not.toMatch(/lstm_q8/);
