@@ -46,7 +46,7 @@ export function rdiv(n: number, k: number): number {
 }
 
 /** One output element from the newest deep value a, the one before it b, the phase and the mode. */
-function combine(mode: UpsampleMode, a: number, b: number, ph: number, k: number, first: boolean, zero: number, int: boolean): number {
+function combine(mode: UpsampleMode, a: number, b: number, ph: number, k: number, first: boolean, int: boolean): number {
   if (mode === "hold") return a;
   if (mode === "predict") return ph === 0 ? b : a;
   if (ph === 0 || first) return a;
@@ -69,7 +69,7 @@ function full(node: Node, x: Value, int: boolean, zero: number): Value {
         if (mode === "predict") v = t === 0 ? zero : at(Math.floor((t - 1) / k));
         else {
           const j = Math.floor(t / k);
-          v = combine(mode, at(j), j > 0 ? at(j - 1) : at(j), t - j * k, k, j === 0, zero, int);
+          v = combine(mode, at(j), j > 0 ? at(j - 1) : at(j), t - j * k, k, j === 0, int);
         }
         y.data[(o * L + t) * inner + i] = v;
       }
@@ -79,7 +79,7 @@ function full(node: Node, x: Value, int: boolean, zero: number): Value {
 /** Executions since the last reset of each streaming node (its phase is this count mod k). */
 const executions = new WeakMap<Node, number>();
 
-function step(node: Node, win: Value, int: boolean, zero: number): Value {
+function step(node: Node, win: Value, int: boolean): Value {
   const { factor: k, mode } = node.attrs as { factor: number; mode: UpsampleMode };
   const n = executions.get(node) ?? 0;
   executions.set(node, n + 1);
@@ -88,7 +88,7 @@ function step(node: Node, win: Value, int: boolean, zero: number): Value {
   const out = allocData(win.dtype, rows);
   for (let r = 0; r < rows; r++) {
     const a = win.data[r * W + W - 1], b = W > 1 ? win.data[r * W + W - 2] : a;
-    out[r] = combine(mode, a, b, n % k, k, n < k, zero, int);
+    out[r] = combine(mode, a, b, n % k, k, n < k, int);
   }
   return { dtype: win.dtype, shape: node.attrs.colShape, data: out };
 }
@@ -107,8 +107,8 @@ export const TimeUpsample: OpDef = {
     shape[axis] = L;
     return [{ dtype: x.dtype, shape }];
   },
-  ref: (node, [x]) => [node.attrs.stream ? step(node, x, false, 0) : full(node, x, false, 0)],
-  int: (node, [x]) => [node.attrs.stream ? step(node, x, true, zeroOf(node)) : full(node, x, true, zeroOf(node))],
+  ref: (node, [x]) => [node.attrs.stream ? step(node, x, false) : full(node, x, false, 0)],
+  int: (node, [x]) => [node.attrs.stream ? step(node, x, true) : full(node, x, true, zeroOf(node))],
   resetStream: (node) => { executions.delete(node); },
   quantize(node, g, qc) {
     qc.sameQuant(node.outputs[0], node.inputs[0]);

@@ -138,7 +138,8 @@ export function applySoi(src: Graph, opts: SoiOptions, stream: StreamOptions = {
     split = best!.n;
     path = best!.p;
   }
-  return { graph: rewrite(src, split, path, k, mode, kinds), report: { k, mode, split: split.name, deep: path.nodes.map((n) => n.name), rejoins: rejoinsOf(src, path) } };
+  const rejoins = rejoinsOf(src, path);
+  return { graph: rewrite(src, split, path, rejoins, k, mode, kinds), report: { k, mode, split: split.name, deep: path.nodes.map((n) => n.name), rejoins } };
 }
 
 function rejoinsOf(g: Graph, path: DeepPath): string[] {
@@ -146,7 +147,7 @@ function rejoinsOf(g: Graph, path: DeepPath): string[] {
   return [...path.tensors].filter((t) => g.outputs.includes(t) || g.nodes.some((n) => !deepNodes.has(n) && n.inputs.includes(t)));
 }
 
-function rewrite(src: Graph, splitSrc: Node, path: DeepPath, k: number, mode: UpsampleMode, kinds: Map<string, StreamKind>): Graph {
+function rewrite(src: Graph, splitSrc: Node, path: DeepPath, rejoins: string[], k: number, mode: UpsampleMode, kinds: Map<string, StreamKind>): Graph {
   const g = cloneGraph(src);
   const at = (n: Node) => g.nodes[src.nodes.indexOf(n)];
   const deep = new Set(path.nodes.map(at));
@@ -155,7 +156,7 @@ function rewrite(src: Graph, splitSrc: Node, path: DeepPath, k: number, mode: Up
 
   // deep tensors seen outside the deep path get a decimated twin inside it
   const ups: Array<{ from: string; to: string; after: Node }> = [];
-  for (const t of rejoinsOf(src, path)) {
+  for (const t of rejoins) {
     const twin = fresh(g, `${t}_soi`);
     g.tensors.set(twin, { ...tensor(g, t), name: twin, shape: [...tensor(g, t).shape] });
     const prod = g.nodes.find((n) => n.outputs.includes(t))!;
