@@ -34,11 +34,12 @@ export async function loadCompiled(path: string): Promise<Loaded> {
   return instantiate(readFileSync(wasmFile), manifest!, wasmFile);
 }
 
-export async function instantiate(wasm: Uint8Array, manifest: Manifest, name = "model.wasm"): Promise<Loaded> {
+/** `imports`: none for a shipped module; the profiler's instrumented builds take one (targets/profile). */
+export async function instantiate(wasm: Uint8Array, manifest: Manifest, name = "model.wasm", imports: WebAssembly.Imports = {}): Promise<Loaded> {
   let instance: WebAssembly.Instance;
   try {
     const mod = await WebAssembly.compile(wasm as Uint8Array<ArrayBuffer>);
-    instance = await WebAssembly.instantiate(mod, {});
+    instance = await WebAssembly.instantiate(mod, imports);
   } catch (e) {
     bad(`${name}: not a loadable WebAssembly module (${(e as Error).message})`);
   }
@@ -120,6 +121,14 @@ export function runStreamRaw(m: Loaded, frames: Value[]): { outputs: Value[][]; 
     });
   });
   return { outputs, steps };
+}
+
+/** One step() on a float frame, continuing the stream (call reset() first to start one); returns step()'s mask. */
+export function stepFloat(m: Loaded, frame: Float32Array): number {
+  const ex = m.instance.exports as Record<string, (i?: number) => number>;
+  ex.input_ptr(0);
+  writeInputs(m, [toRaw(m.manifest, m.manifest.inputs[0], frame)]);
+  return ex.step();
 }
 
 /** runStreamRaw on float frames, quantizing and dequantizing as the manifest says. */

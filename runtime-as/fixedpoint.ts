@@ -21,7 +21,7 @@
 @inline export function mbqm(x: i32, mult: i32, shift: i32): i32 {
   const left = shift > 0 ? shift : 0;
   const right = shift > 0 ? 0 : -shift;
-  return rdbpot(srdhm(x * (1 << left), mult), right);
+  return rdbpot(srdhm(x << left, mult), right); // x << left: x * 2^left in wrapping int32, without a multiply
 }
 
 @inline export function clampi(x: i32, lo: i32, hi: i32): i32 {

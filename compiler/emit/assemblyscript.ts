@@ -31,8 +31,27 @@ export interface SelfTest {
   stream?: StreamSelfTest;
 }
 
+/** One emitted kernel call: the layer (index in the graph's nodes) and the call's arguments. */
+export interface KernelCall {
+  layer: number;
+  kernel: string;
+  args: Array<string | number>;
+}
+
+/**
+ * The per-layer profiling hook: `layer(i)` before each layer's kernels and `layer(-1)` after
+ * the last. In model.ts it is an empty inline function, so the shipped wasm holds no trace of
+ * it; `picojoule profile` rebuilds model.ts with MARK_DECL_PROFILE instead, an import the
+ * profiler answers (targets/profile/dynamic.ts).
+ */
+export const MARK = "layer";
+export const MARK_DECL = `@inline function ${MARK}(i: i32): void {} // profiling hook: compiles to nothing (see picojoule profile)`;
+export const MARK_DECL_PROFILE = `@external("pj", "mark") declare function ${MARK}(i: i32): void;`;
+
 export interface Emitted {
   source: string;
+  /** Every kernel call, in the order of the source. */
+  calls: KernelCall[];
   memoryBase: number;
   /** Absolute addresses of the inputs and outputs in linear memory. */
   inputAddrs: number[];
@@ -70,6 +89,7 @@ export function emitAssemblyScript(g: Graph, plan: MemoryPlan, selftest?: SelfTe
   const constSym = new Map<string, string>();
   const used = new Set<string>();
   const body: string[] = [];
+  const calls: KernelCall[] = [];
   const arenaAddr = (off: number) => (off === 0 ? "A" : `A + ${off}`);
 
   const unique = (base: string) => {
@@ -125,12 +145,15 @@ export function emitAssemblyScript(g: Graph, plan: MemoryPlan, selftest?: SelfTe
     },
     call(file, fn, args) {
       need(file, fn);
+      calls.push({ layer: current, kernel: fn, args: [...args] });
       body.push(`  ${fn}(${args.join(", ")});`);
     },
   };
 
   let deferredBody = -1;
+  let current = -1;
   for (const [index, node] of g.nodes.entries()) {
+    current = index;
     const def = opDef(node.op);
     const period: number = stream ? node.attrs.period : 1;
     if (index === stream?.deferredFrom) deferredBody = body.length;
@@ -139,13 +162,15 @@ export function emitAssemblyScript(g: Graph, plan: MemoryPlan, selftest?: SelfTe
     const ins = node.inputs.filter((x) => x).map((x) => `${x} ${tensor(g, x).shape.join("x")}`).join(", ");
     const outs = node.outputs.filter((x) => x).map((x) => `${x} ${tensor(g, x).shape.join("x")}`).join(", ");
     const arith = node.q?.fixed ? ` Q${node.q.fixed.m}.${node.q.fixed.f}` : node.q ? " int8" : "";
-    body.push(`  // ${node.op} '${node.name}'${arith}: ${ins} -> ${outs}`);
+    body.push(`  ${MARK}(${index}); // ${node.op} '${node.name}'${arith}: ${ins} -> ${outs}`);
     if (def.alias) { body.push("  //   (view: shares its input's buffer)"); continue; }
     if (!def.emit) internal(`${node.op} has no kernel`);
     def.emit(node, e);
     if (period > 1) body.splice(mark + 1, 0, `  if (${counter} % ${period} == 0) {`), body.push("  }");
   }
   const deferred = deferredBody >= 0 ? body.splice(deferredBody) : [];
+  body.push(`  ${MARK}(-1);`);
+  if (deferred.length) deferred.push(`  ${MARK}(-1);`);
 
   const inputAddrs = g.inputs.map((n) => ARENA_BASE + plan.offsets.get(n)!);
   const outputAddrs = g.outputs.map((n) => ARENA_BASE + plan.offsets.get(n)!);
@@ -206,6 +231,7 @@ export function emitAssemblyScript(g: Graph, plan: MemoryPlan, selftest?: SelfTe
     ...importLines,
     "",
     `const A: usize = ${ARENA_BASE};`,
+    MARK_DECL,
     "",
     ...consts,
     "",
@@ -227,7 +253,7 @@ export function emitAssemblyScript(g: Graph, plan: MemoryPlan, selftest?: SelfTe
     `export function arena_bytes(): i32 { return ${plan.arenaBytes}; }`,
     selftestSrc,
   ].join("\n");
-  return { source, memoryBase, inputAddrs, outputAddrs };
+  return { source, calls, memoryBase, inputAddrs, outputAddrs };
 }
 
 /**

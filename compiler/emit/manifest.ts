@@ -11,6 +11,7 @@ import type { MemoryPlan } from "../passes/plan-memory.js";
 import type { AscResult } from "./asc.js";
 import { ARENA_BASE, type Emitted } from "./assemblyscript.js";
 import { version } from "../util/paths.js";
+import { callsCost, STEADY, type KernelCost } from "../cost/kernels.js";
 import type { SoiReport } from "../passes/soi.js";
 
 export interface IOInfo {
@@ -36,6 +37,10 @@ export interface LayerInfo {
   liveBytes: number;
   /** Streaming modules: the layer runs on steps t % period == 0 (its MACs are per run). */
   period?: number;
+  /** The kernel calls the layer makes, with the arguments as emitted. */
+  kernels: Array<{ kernel: string; args: Array<string | number> }>;
+  /** Analytic cost of one run (compiler/cost; streaming: a step after the first); absent when a kernel has no formula. */
+  cost?: KernelCost;
 }
 
 export interface Manifest {
@@ -49,6 +54,8 @@ export interface Manifest {
     arenaBase: number;
     arenaBytes: number;
     arenaLowerBound: number;
+    /** Address of the first constant (data segments start here; the arena lies below). */
+    constantBase: number;
     constantBytes: number;
     dataEnd: number;
     heapBase: number;
@@ -74,8 +81,10 @@ export interface Manifest {
   soi?: SoiReport;
 }
 
-export function layerTable(g: Graph, plan: MemoryPlan): LayerInfo[] {
+export function layerTable(g: Graph, plan: MemoryPlan, em?: Pick<Emitted, "calls">): LayerInfo[] {
   return g.nodes.map((node, step) => {
+    const kernels = (em?.calls ?? []).filter((c) => c.layer === step).map((c) => ({ kernel: c.kernel, args: c.args }));
+    const cost = callsCost(kernels, STEADY, em?.calls);
     const def = opDef(node.op);
     const consts = node.inputs.filter((x) => x && tensor(g, x).data).map((x) => tensor(g, x));
     return {
@@ -89,6 +98,8 @@ export function layerTable(g: Graph, plan: MemoryPlan): LayerInfo[] {
       macs: def.macs?.(node, g) ?? 0,
       liveBytes: [...plan.slots.values()].filter((sl) => sl.first <= step && step <= sl.last).reduce((a, sl) => a + sl.bytes, 0),
       ...(node.attrs.period !== undefined ? { period: node.attrs.period as number } : {}),
+      kernels,
+      ...(cost ? { cost } : {}),
     };
   });
 }
@@ -102,7 +113,7 @@ export function buildManifest(g: Graph, plan: MemoryPlan, em: Emitted, asc: AscR
       address: addrs[i], bytes: numel(t.shape) * dtypeBytes(t.dtype),
     };
   });
-  const layers = layerTable(g, plan);
+  const layers = layerTable(g, plan, em);
   const entry = em.source.includes("export function step()") ? ["step", "reset", "steps_since_reset", ...(em.source.includes("export function idle()") ? ["idle"] : [])] : ["run"];
   const exports = ["memory", ...entry, "input_ptr", "input_bytes", "output_ptr", "output_bytes", "arena_bytes", "__data_end", "__heap_base"];
   if (em.source.includes("export function selftest")) exports.push("selftest");
@@ -114,7 +125,7 @@ export function buildManifest(g: Graph, plan: MemoryPlan, em: Emitted, asc: AscR
     outputs: io(g.outputs, em.outputAddrs),
     memory: {
       arenaBase: ARENA_BASE, arenaBytes: plan.arenaBytes, arenaLowerBound: plan.lowerBound,
-      constantBytes: asc.dataEnd - em.memoryBase, dataEnd: asc.dataEnd, heapBase: asc.heapBase,
+      constantBase: em.memoryBase, constantBytes: asc.dataEnd - em.memoryBase, dataEnd: asc.dataEnd, heapBase: asc.heapBase,
       pages: asc.memoryPages, wasmBytes: asc.wasm.length,
     },
     totals: {

@@ -171,7 +171,8 @@ export const MatMul: OpDef = {
       const { min, max } = actBounds(node);
       e.call("matmul", "matmul_f32", [...io, f32(min), f32(max)]);
     } else {
-      e.call("matmul", "matmul_s8", [...io, q.za, q.zb, q.zy, q.mult, q.shift, q.qmin, q.qmax]);
+      // zb * za * K, the constant part of the zero-point correction, is computed here
+      e.call("matmul", "matmul_s8", [...io, q.za, q.zb, q.zy, q.mult, q.shift, q.qmin, q.qmax, q.zb * q.za * K]);
     }
   },
   macs(node, g) {

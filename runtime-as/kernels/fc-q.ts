@@ -15,10 +15,9 @@ export function fc_q8(
 ): void {
   const rowB = <usize>K;
   const K4 = <usize>(K & ~3);
-  for (let m = 0; m < M; m++) {
-    const ar = a + <usize>m * rowB;
+  let ar = a, yp = y; // running pointers: no multiply per row
+  for (let m = 0; m < M; m++, ar += rowB) {
     const aend4 = ar + K4, aend = ar + rowB;
-    let yp = y + <usize>(m * N);
     let p = w;
     for (let n = 0; n < N; n++) {
       let acc = 0;
@@ -45,10 +44,9 @@ export function fc_q16(
 ): void {
   const rowB = <usize>K << 1;
   const K4 = <usize>(K & ~3) << 1;
-  for (let m = 0; m < M; m++) {
-    const ar = a + <usize>m * rowB;
+  let ar = a, yp = y;
+  for (let m = 0; m < M; m++, ar += rowB) {
     const aend4 = ar + K4, aend = ar + rowB;
-    let yp = y + (<usize>(m * N) << 1);
     let p = w;
     for (let n = 0; n < N; n++) {
       let acc: i64 = 0;

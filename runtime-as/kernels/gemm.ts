@@ -17,10 +17,9 @@ import { clampf, clampi, mbqm } from "../fixedpoint";
 export function fc_f32(a: usize, w: usize, b: usize, y: usize, M: i32, N: i32, K: i32, lo: f32, hi: f32): void {
   const rowB = <usize>K << 2;
   const K4 = <usize>(K & ~3) << 2;
-  for (let m = 0; m < M; m++) {
-    const ar = a + <usize>m * rowB;
+  let ar = a, yp = y; // running pointers: no multiply per row
+  for (let m = 0; m < M; m++, ar += rowB) {
     const aend4 = ar + K4, aend = ar + rowB;
-    let yp = y + (<usize>(m * N) << 2);
     let p0 = w;
     let n = 0;
     for (; n + 4 <= N; n += 4) {
@@ -79,10 +78,9 @@ export function fc_s8(
 ): void {
   const rowB = <usize>K;
   const K4 = <usize>(K & ~3), K8 = <usize>(K & ~7);
-  for (let m = 0; m < M; m++) {
-    const ar = a + <usize>m * rowB;
+  let ar = a, yp = y;
+  for (let m = 0; m < M; m++, ar += rowB) {
     const aend8 = ar + K8, aend4 = ar + K4, aend = ar + rowB;
-    let yp = y + <usize>(m * N);
     let p0 = w;
     let n = 0;
     for (; n + 4 <= N; n += 4) {
@@ -147,19 +145,19 @@ export function gemm_f32(
   alpha: f32, beta: f32, lo: f32, hi: f32,
 ): void {
   const dak = <usize>sak << 2, dbk = <usize>sbk << 2;
-  let yp = y;
-  for (let m = 0; m < M; m++) {
-    const ar = a + (<usize>(m * sam) << 2);
-    const cr = c + (<usize>(m * scm) << 2);
-    for (let n = 0; n < N; n++) {
-      let ap = ar, bp = b + (<usize>(n * sbn) << 2);
+  const dam = <usize>sam << 2, dcm = <usize>scm << 2, dbn = <usize>sbn << 2, dcn = <usize>scn << 2;
+  let yp = y, ar = a, cr = c; // running pointers: no address multiplies
+  for (let m = 0; m < M; m++, ar += dam, cr += dcm) {
+    let bn = b, cp = cr;
+    for (let n = 0; n < N; n++, bn += dbn, cp += dcn) {
+      let ap = ar, bp = bn;
       let acc: f32 = 0;
       for (let k = 0; k < K; k++) {
         acc += load<f32>(ap) * load<f32>(bp);
         ap += dak; bp += dbk;
       }
       let v = alpha * acc;
-      if (c != 0) v += beta * load<f32>(cr + (<usize>(n * scn) << 2));
+      if (c != 0) v += beta * load<f32>(cp);
       store<f32>(yp, clampf(v, lo, hi));
       yp += 4;
     }

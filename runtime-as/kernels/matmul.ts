@@ -16,8 +16,9 @@ export function matmul_f32(a: usize, b: usize, y: usize, offs: usize, batches: i
   for (let t = 0; t < batches; t++) {
     const ab = offs != 0 ? a + (<usize>load<i32>(offs + (<usize>t << 3)) << 2) : a;
     const bb = offs != 0 ? b + (<usize>load<i32>(offs + (<usize>t << 3), 4) << 2) : b;
-    for (let m = 0; m < M; m++) {
-      const ar = ab + <usize>m * rowA, aend = ar + rowA;
+    let ar = ab; // a running pointer: no multiply per row
+    for (let m = 0; m < M; m++, ar += rowA) {
+      const aend = ar + rowA;
       let n = 0;
       for (; n + 4 <= N; n += 4) {
         let a0: f32 = 0, a1: f32 = 0, a2: f32 = 0, a3: f32 = 0;
@@ -49,18 +50,19 @@ export function matmul_f32(a: usize, b: usize, y: usize, offs: usize, batches: i
 
 export function matmul_s8(
   a: usize, b: usize, y: usize, offs: usize, batches: i32, M: i32, N: i32, K: i32,
-  za: i32, zb: i32, zy: i32, mult: i32, shift: i32, qmin: i32, qmax: i32,
+  za: i32, zb: i32, zy: i32, mult: i32, shift: i32, qmin: i32, qmax: i32, zbzaK: i32,
 ): void {
   const rowA = <usize>K, rowB = <usize>N;
   let yp = y;
   for (let t = 0; t < batches; t++) {
     const ab = offs != 0 ? a + <usize>load<i32>(offs + (<usize>t << 3)) : a;
     const bb = offs != 0 ? b + <usize>load<i32>(offs + (<usize>t << 3), 4) : b;
-    for (let m = 0; m < M; m++) {
-      const ar = ab + <usize>m * rowA, aend = ar + rowA;
+    let ar = ab;
+    for (let m = 0; m < M; m++, ar += rowA) {
+      const aend = ar + rowA;
       let sa = 0;
       for (let ap = ar; ap < aend; ap++) sa += i32(load<i8>(ap));
-      const corr = zb * (sa - za * K);
+      const corr = zb * sa - zbzaK; // zb (sa - za K)
       let n = 0;
       for (; n + 4 <= N; n += 4) {
         let a0 = 0, a1 = 0, a2 = 0, a3 = 0;

@@ -1,0 +1,60 @@
+/**
+ * Analytic costs of the fully connected and matrix kernels (runtime-as/kernels/gemm.ts,
+ * fc-q.ts, matmul.ts); see kernels.ts for what is counted. Notation: M rows of A, N outputs,
+ * K the reduction; N4 = floor(N / 4) passes of four channels and R = N % 4 single channels.
+ * Multiplies: the MACs (M N K) and requantization where there is one (mbqm: one i64
+ * product per output). The kernels walk rows with running pointers, so no multiply goes to
+ * addressing.
+ */
+import { cost, type Formula } from "./types.js";
+
+const split = (N: number) => ({ N4: Math.floor(N / 4), R: N % 4 });
+
+export const FC: Record<string, Formula> = {
+  // fc_f32(a, w, b, y, M, N, K, lo, hi): a pass reads K activations, 4K weights and four
+  // biases; a single channel K + K values and one bias
+  fc_f32(a) {
+    const [M, N, K] = [a.n(4), a.n(5), a.n(6)];
+    const { N4, R } = split(N), bias = a.ptr(2) ? 1 : 0;
+    return cost(M * N * K, 4 * M * (N4 * (5 * K + 4 * bias) + R * (2 * K + bias)), 4 * M * N);
+  },
+  // fc_s8(a, w, bf, y, M, N, K, zy, mult, shift, qmin, qmax): the same passes over bytes, plus
+  // per channel its folded bias, multiplier and shift (int32 each)
+  fc_s8(a) {
+    const [M, N, K] = [a.n(4), a.n(5), a.n(6)];
+    const { N4, R } = split(N);
+    return cost(M * N * K + M * N, M * (N4 * (5 * K + 48) + R * (2 * K + 12)), M * N);
+  },
+  // fc_q8 / fc_q16(a, w, b, y, M, N, K, f, ...): one channel at a time, the bias (if any) in
+  // the storage type; the cut to the grid is a division, not a multiply
+  fc_q8(a) {
+    const [M, N, K] = [a.n(4), a.n(5), a.n(6)];
+    return cost(M * N * K, M * N * (2 * K + (a.ptr(2) ? 1 : 0)), M * N);
+  },
+  fc_q16(a) {
+    const [M, N, K] = [a.n(4), a.n(5), a.n(6)];
+    return cost(M * N * K, 2 * M * N * (2 * K + (a.ptr(2) ? 1 : 0)), 2 * M * N);
+  },
+  // gemm_f32(a, b, c, y, M, N, K, sam, sak, sbk, sbn, scm, scn, alpha, beta, lo, hi): per
+  // output K MACs, alpha, and with C beta
+  gemm_f32(a) {
+    const [M, N, K] = [a.n(4), a.n(5), a.n(6)];
+    const c = a.ptr(2) ? 1 : 0;
+    return cost(M * N * (K + a.mulBy(13, "float") + c * a.mulBy(14, "float")), 4 * M * N * (2 * K + c), 4 * M * N);
+  },
+  // matmul_f32(a, b, y, offs, batches, M, N, K, lo, hi): per batch the two operand offsets
+  // (if given); passes of four columns of B
+  matmul_f32(a) {
+    const [T, M, N, K] = [a.n(4), a.n(5), a.n(6), a.n(7)];
+    const { N4, R } = split(N), offs = a.ptr(3) ? 8 : 0;
+    return cost(T * M * N * K, T * (offs + 4 * M * (N4 * 5 * K + R * 2 * K)), 4 * T * M * N);
+  },
+  // matmul_s8(a, b, y, offs, batches, M, N, K, za, zb, zy, mult, shift, qmin, qmax, zb za K):
+  // per row a pass summing it (K bytes) for the zero-point correction zb sa - zb za K (one
+  // product, none in a kernel specialized to a zb the optimizer rewrites)
+  matmul_s8(a) {
+    const [T, M, N, K] = [a.n(4), a.n(5), a.n(6), a.n(7)];
+    const { N4, R } = split(N), offs = a.ptr(3) ? 8 : 0;
+    return cost(T * M * (a.mulBy(9, "int") + N * K + N), T * (offs + M * (K + N4 * 5 * K + R * 2 * K)), T * M * N);
+  },
+};

@@ -1,0 +1,51 @@
+/**
+ * Analytic against dynamic counts, per layer: the compiler's formulas (compiler/cost, in
+ * model.json's layers[].kernels) evaluated for the steps that were run, next to the
+ * instrumented module's multiplies, bytes read and bytes written (targets/profile). A
+ * streaming layer of period P runs on steps t % P == 0, its first run with stream_mode 1.
+ */
+import type { Compiled } from "../../compiler/pipeline.js";
+import type { Manifest } from "../../compiler/emit/manifest.js";
+import { callsCost, type KernelCost } from "../../compiler/cost/kernels.js";
+import { profileModule, type ProfileInputs } from "../../targets/profile/dynamic.js";
+import { bytesRead, bytesWritten, multiplies } from "../../targets/profile/instrument.js";
+
+export interface LayerCheck {
+  layer: string;
+  op: string;
+  kernels: string;
+  analytic?: KernelCost;
+  dynamic: KernelCost;
+}
+
+export async function analyticVsDynamic(c: Pick<Compiled, "wasm" | "source" | "manifest">, opts: ProfileInputs = {}): Promise<LayerCheck[]> {
+  const p = await profileModule(c.wasm, c.source, c.manifest, opts);
+  return c.manifest.layers.map((l, i) => ({
+    layer: l.name,
+    op: l.op,
+    kernels: l.kernels.map((k) => k.kernel).join("+"),
+    analytic: expected(c.manifest, i, p.steps),
+    dynamic: { muls: multiplies(p.layers[i]), loadBytes: bytesRead(p.layers[i]), storeBytes: bytesWritten(p.layers[i]) },
+  }));
+}
+
+/** The layer's analytic cost per step (or per inference), averaged like the profile. */
+function expected(m: Manifest, i: number, steps: number): KernelCost | undefined {
+  const l = m.layers[i];
+  const module = m.layers.flatMap((x) => x.kernels);
+  if (!m.stream) return callsCost(l.kernels, undefined, module);
+  const P = l.period ?? 1;
+  const sum: KernelCost = { muls: 0, loadBytes: 0, storeBytes: 0 };
+  for (let t = 0; t < steps; t += P) {
+    const k = callsCost(l.kernels, { stream_mode: t === 0 ? 1 : 2, step_t: t }, module);
+    if (!k) return undefined;
+    sum.muls += k.muls; sum.loadBytes += k.loadBytes; sum.storeBytes += k.storeBytes;
+  }
+  return { muls: sum.muls / steps, loadBytes: sum.loadBytes / steps, storeBytes: sum.storeBytes / steps };
+}
+
+/** The layers whose formulas disagree with the counts (or have none), as readable lines. */
+export function mismatches(checks: LayerCheck[]): string[] {
+  return checks.filter((c) => !c.analytic || c.analytic.muls !== c.dynamic.muls || c.analytic.loadBytes !== c.dynamic.loadBytes || c.analytic.storeBytes !== c.dynamic.storeBytes)
+    .map((c) => `${c.op} '${c.layer}' (${c.kernels}): analytic ${JSON.stringify(c.analytic ?? "no formula")} vs dynamic ${JSON.stringify(c.dynamic)}`);
+}
