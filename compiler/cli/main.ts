@@ -15,6 +15,7 @@ import { framesOf } from "../stream/selftest.js";
 import { makeValue } from "../ir/graph.js";
 import { encodeNpy, readNpy, type NpyArray } from "../util/npy.js";
 import { inspectModel, fmtMacs } from "./inspect.js";
+import { PROFILE_HELP, profileCommand } from "./profile.js";
 import type { UpsampleMode } from "../ops/time-upsample.js";
 
 const HELP: Record<string, string> = {
@@ -26,6 +27,7 @@ commands:
   compile <model.onnx>     compile to model.wasm, model.ts, model.json, model.h
   run <dir|model.wasm>     run a compiled model on inputs from a .npy file
   inspect <model.onnx|dir> per-layer table: op, shapes, params, MACs, bytes, arena
+  profile <dir> --target T cycles, latency, energy, RAM and flash per layer on a target MCU
 
 Run 'picojoule <command> --help' for a command's options.
 Exit codes: 0 ok, 1 internal failure, 2 bad input.`,
@@ -211,6 +213,19 @@ async function inspectCmd(argv: string[]): Promise<void> {
   console.log(inspectModel(positionals[0], parseShapes(v.shape as string[] | undefined)));
 }
 
+async function profileCmd(argv: string[]): Promise<number> {
+  const { values: v, positionals } = args("profile", argv, {
+    target: { type: "string" }, runtime: { type: "string" }, input: { type: "string" }, battery: { type: "string" },
+    rate: { type: "string" }, harvest: { type: "string" }, json: { type: "boolean" }, html: { type: "string" },
+  });
+  if (v.help) { console.log(PROFILE_HELP); return 0; }
+  if (positionals.length !== 1) bad(`profile: expected one compiled folder (see picojoule profile --help)`);
+  if (!v.target) bad(`profile: --target <name> is required (see picojoule profile --help for the targets)`);
+  const { out, fits } = await profileCommand({ ...(v as Record<string, string>), dir: positionals[0], target: v.target as string, json: Boolean(v.json) });
+  console.log(out);
+  return fits ? 0 : 2;
+}
+
 export async function main(argv: string[]): Promise<number> {
   const [cmd, ...rest] = argv;
   try {
@@ -222,7 +237,8 @@ export async function main(argv: string[]): Promise<number> {
     if (cmd === "compile") await compileCmd(rest);
     else if (cmd === "run") await runCmd(rest);
     else if (cmd === "inspect") await inspectCmd(rest);
-    else bad(`unknown command '${cmd}' (commands: compile, run, inspect; see picojoule --help)`);
+    else if (cmd === "profile") return await profileCmd(rest);
+    else bad(`unknown command '${cmd}' (commands: compile, run, inspect, profile; see picojoule --help)`);
     return 0;
   } catch (e) {
     if (e instanceof PicoError) {

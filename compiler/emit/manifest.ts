@@ -61,6 +61,8 @@ export interface Manifest {
     heapBase: number;
     pages: number;
     wasmBytes: number;
+    /** The largest tensor the module holds: a constant (weights) or an activation buffer (arena slot). */
+    largestTensor?: { name: string; bytes: number; kind: "constant" | "activation" };
   };
   totals: { macs: number; params: number; paramBytes: number };
   layers: LayerInfo[];
@@ -114,6 +116,15 @@ export function buildManifest(g: Graph, plan: MemoryPlan, em: Emitted, asc: AscR
     };
   });
   const layers = layerTable(g, plan, em);
+  let largestTensor: { name: string; bytes: number; kind: "constant" | "activation" } | undefined;
+  const consider = (name: string, bytes: number, kind: "constant" | "activation") => {
+    if (!largestTensor || bytes > largestTensor.bytes) largestTensor = { name, bytes, kind };
+  };
+  for (const node of g.nodes) for (const x of node.inputs) {
+    const t = x ? tensor(g, x) : undefined;
+    if (t?.data) consider(x, numel(t.shape) * dtypeBytes(t.dtype), "constant");
+  }
+  for (const [name, sl] of plan.slots) consider(name, sl.bytes, "activation");
   const entry = em.source.includes("export function step()") ? ["step", "reset", "steps_since_reset", ...(em.source.includes("export function idle()") ? ["idle"] : [])] : ["run"];
   const exports = ["memory", ...entry, "input_ptr", "input_bytes", "output_ptr", "output_bytes", "arena_bytes", "__data_end", "__heap_base"];
   if (em.source.includes("export function selftest")) exports.push("selftest");
@@ -127,6 +138,7 @@ export function buildManifest(g: Graph, plan: MemoryPlan, em: Emitted, asc: AscR
       arenaBase: ARENA_BASE, arenaBytes: plan.arenaBytes, arenaLowerBound: plan.lowerBound,
       constantBase: em.memoryBase, constantBytes: asc.dataEnd - em.memoryBase, dataEnd: asc.dataEnd, heapBase: asc.heapBase,
       pages: asc.memoryPages, wasmBytes: asc.wasm.length,
+      ...(largestTensor ? { largestTensor } : {}),
     },
     totals: {
       macs: layers.reduce((a, l) => a + l.macs, 0),
