@@ -4,6 +4,7 @@
  * that knows the order of the passes. The CLI and the library both call `compileModel`
  * and `writeOutputs`, so they behave the same.
  */
+import { applyOffload, type Accelerator } from "./passes/offload.js";
 import { mkdirSync, mkdtempSync, renameSync, rmSync, writeFileSync, existsSync, readdirSync } from "node:fs";
 import { basename, dirname, join, resolve } from "node:path";
 import { bad } from "./util/errors.js";
@@ -46,6 +47,8 @@ export interface CompileOptions {
   stream?: boolean | StreamOptions;
   /** SOI (passes/soi.ts): the deep path runs every k-th step; with or without streaming. */
   soi?: SoiOptions;
+  /** Layers run by host accelerators (passes/offload.ts): layer name -> "fpga-lstm" | "rram". */
+  offload?: Record<string, Accelerator>;
 }
 
 export interface Compiled {
@@ -102,6 +105,10 @@ export async function compileModel(file: string, opts: CompileOptions = {}): Pro
     step("stream");
     sg = buildStepGraph(g, streamOpts);
   }
+  if (opts.offload) {
+    step("offload");
+    applyOffload(g, opts.offload, !!sg);
+  }
   const rg = sg ? sg.graph : g; // the graph the module runs: the one-step graph when streaming
   step("plan-memory");
   // with deferred work the input slot is the host's between steps: no tensor may share it
@@ -115,6 +122,7 @@ export async function compileModel(file: string, opts: CompileOptions = {}): Pro
   const manifest = buildManifest(rg, plan, emitted, asc, file, fmt ? fixedName(fmt) : mode);
   if (sg) manifest.stream = { timeAxis: sg.inputAxis, windowSteps: sg.windowSteps, outputPeriods: sg.outputPeriods, ...streamMacs(sg, g) };
   if (soi) manifest.soi = soi;
+  if (emitted.offloads.length) manifest.offload = emitted.offloads;
   return { graph: g, floatGraph, stepGraph: sg, soi, plan, source: emitted.source, wasm: asc.wasm, manifest, header: emitHeader(manifest) };
 }
 

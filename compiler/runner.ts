@@ -22,7 +22,8 @@ export interface Loaded {
   memory: WebAssembly.Memory;
 }
 
-export async function loadCompiled(path: string): Promise<Loaded> {
+/** `imports`: for modules with offloaded layers, the host's functions (or a function of the manifest giving them). */
+export async function loadCompiled(path: string, imports: WebAssembly.Imports | ((m: Manifest) => WebAssembly.Imports) = {}): Promise<Loaded> {
   if (!existsSync(path)) bad(`${path}: no such file or folder`);
   const dir = statSync(path).isDirectory() ? path : dirname(path);
   const wasmFile = statSync(path).isDirectory() ? join(path, "model.wasm") : path;
@@ -31,7 +32,7 @@ export async function loadCompiled(path: string): Promise<Loaded> {
   if (!existsSync(jsonFile)) bad(`${path}: no model.json beside model.wasm; it describes the inputs and outputs`);
   let manifest: Manifest;
   try { manifest = JSON.parse(readFileSync(jsonFile, "utf8")); } catch (e) { bad(`${jsonFile}: not valid JSON (${(e as Error).message})`); }
-  return instantiate(readFileSync(wasmFile), manifest!, wasmFile);
+  return instantiate(readFileSync(wasmFile), manifest!, wasmFile, typeof imports === "function" ? imports(manifest!) : imports);
 }
 
 /** `imports`: none for a shipped module; the profiler's instrumented builds take one (targets/profile). */

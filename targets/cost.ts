@@ -109,6 +109,8 @@ export interface LayerEstimate {
   cycles: number;
   seconds: number;
   joules: number;
+  /** Offloaded: the accelerator's share of seconds and joules (the rest is the host's call). */
+  accelerator?: { name: string; seconds: number; joules: number };
 }
 
 export interface MemoryLine { total: number; capacity: number; parts: Record<string, number> }
@@ -151,10 +153,21 @@ export function estimate(manifest: Manifest, prof: DynamicProfile, target: Targe
     const joules = cycles * eCycle + bytesRead(c) * me.sramReadPerByte.value + bytesWritten(c) * me.sramWritePerByte.value;
     return { name, op, macs, instructions: instructions(c), multiplies: multiplies(c), bytesRead: bytesRead(c), bytesWritten: bytesWritten(c), cycles, seconds: cycles / clock, joules };
   };
-  const layers = manifest.layers.map((l, i) => one(l.name, l.op, l.macs / (manifest.stream && l.period ? l.period : 1), prof.layers[i]));
+  const layers = manifest.layers.map((l, i) => {
+    const est = one(l.name, l.op, l.macs / (manifest.stream && l.period ? l.period : 1), prof.layers[i]);
+    const acc = prof.accelerators?.find((a) => a.layer === i);
+    if (acc) {
+      // the CPU waits for the accelerator: its time adds to the latency, its energy to the total
+      est.accelerator = { name: acc.accelerator, seconds: acc.seconds, joules: acc.joules };
+      est.seconds += acc.seconds;
+      est.joules += acc.joules; // the CPU waits meanwhile; its idle power is not counted
+    }
+    return est;
+  });
   const glue = one("(step bookkeeping)", "", 0, prof.glue);
   const cycles = layers.reduce((a, l) => a + l.cycles, glue.cycles);
   const joules = layers.reduce((a, l) => a + l.joules, glue.joules);
+  const seconds = layers.reduce((a, l) => a + l.seconds, glue.seconds);
   const peak = prof.peakStep ? one("peak", "", 0, prof.peakStep) : undefined;
 
   const mem = manifest.memory;
@@ -176,7 +189,7 @@ export function estimate(manifest: Manifest, prof: DynamicProfile, target: Targe
   if (ram.total > ram.capacity) problems.push(`RAM needs ${kb(ram.total)} (${parts(ram)}), ${target.name} has ${kb(ram.capacity)}: over by ${kb(ram.total - ram.capacity)}${largest}`);
   if (flash.total > flash.capacity) problems.push(`flash needs ${kb(flash.total)} (${parts(flash)}), ${target.name} has ${kb(flash.capacity)}: over by ${kb(flash.total - flash.capacity)}${largest}`);
   return {
-    target: target.name, runtime: runtime.name, clockHz: clock, layers, glue, cycles, seconds: cycles / clock, joules,
+    target: target.name, runtime: runtime.name, clockHz: clock, layers, glue, cycles, seconds, joules,
     ...(peak ? { peakStep: { cycles: peak.cycles, seconds: peak.seconds, joules: peak.joules } } : {}),
     ram, flash, fits: problems.length === 0, problems,
     sleepWatts: target.sleepAmps.value * target.voltage.value, perStep: !!manifest.stream,

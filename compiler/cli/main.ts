@@ -16,6 +16,7 @@ import { makeValue } from "../ir/graph.js";
 import { encodeNpy, readNpy, type NpyArray } from "../util/npy.js";
 import { inspectModel, fmtMacs } from "./inspect.js";
 import { PROFILE_HELP, profileCommand } from "./profile.js";
+import { parseOffload } from "../passes/offload.js";
 import type { UpsampleMode } from "../ops/time-upsample.js";
 
 const HELP: Record<string, string> = {
@@ -50,6 +51,10 @@ Exit codes: 0 ok, 1 internal failure, 2 bad input.`,
                            extrapolate (linearly from the two newest), predict (use the previous
                            deep step's result, so the deep path can run after the output)
   --soi-split <layer>      name of the first layer of the deep path
+  --offload <layer=acc>    run a layer on a host accelerator through imported functions
+                           (repeatable): fpga-lstm (a Q-format LSTM, with --fixed) or rram (a
+                           float Gemm/MatMul); the ABI is in compiler/emit/offload.ts. Without
+                           it the module has no imports
   --selftest               embed golden inputs and export selftest(): i32 (0 = matches the reference)
   --shape <name=1x8x8>     static shape for an input whose shape is symbolic (repeatable)
   -q, --quiet              no progress output
@@ -100,7 +105,7 @@ async function compileCmd(argv: string[]): Promise<void> {
   const { values: v, positionals } = args("compile", argv, {
     out: { type: "string", short: "o" }, quantize: { type: "string" }, calibrate: { type: "string" }, fixed: { type: "string" },
     selftest: { type: "boolean" }, shape: { type: "string", multiple: true }, quiet: { type: "boolean", short: "q" }, stream: { type: "boolean" },
-    soi: { type: "string" }, "soi-mode": { type: "string" }, "soi-split": { type: "string" },
+    soi: { type: "string" }, "soi-mode": { type: "string" }, "soi-split": { type: "string" }, offload: { type: "string", multiple: true },
   });
   if (v.help) return void console.log(HELP.compile);
   if (positionals.length !== 1) bad(`compile: expected one model file, got ${positionals.length} (see picojoule compile --help)`);
@@ -121,12 +126,13 @@ async function compileCmd(argv: string[]): Promise<void> {
   const progress = v.quiet || !process.stderr.isTTY ? undefined : (s: string) => process.stderr.write(`picojoule: ${s}...\n`);
   const c = await compileModel(model, {
     quantize, fixed, calibrate: v.calibrate as string | undefined, selftest: Boolean(v.selftest), shapes: parseShapes(v.shape as string[] | undefined), progress,
-    stream: Boolean(v.stream), soi,
+    stream: Boolean(v.stream), soi, offload: v.offload ? parseOffload(v.offload as string[]) : undefined,
   });
   const files = writeOutputs(c, out);
   const m = c.manifest;
   console.log(`${model} -> ${out}/ (${m.mode}, ${((Date.now() - t0) / 1000).toFixed(1)} s)`);
   console.log(`  wasm ${m.memory.wasmBytes} B, constants ${m.memory.constantBytes} B, arena ${m.memory.arenaBytes} B (lower bound ${m.memory.arenaLowerBound} B), ${m.memory.pages} page(s)`);
+  if (m.offload) console.log(`  offloaded: ${m.offload.map((o) => `'${o.layer}' -> ${o.accelerator} (import ${o.import})`).join(", ")}`);
   if (m.soi) console.log(`  SOI: every ${m.soi.k} steps (${m.soi.mode}) from '${m.soi.split}': ${m.soi.deep.length} deep layer(s), rejoining at ${m.soi.rejoins.join(", ")}`);
   if (m.stream) console.log(`  ${m.layers.length} layers, ${m.totals.params} parameters (${m.totals.paramBytes} B), ${fmtMacs(m.stream.macsPerStep)} MACs per step (busiest step ${m.stream.peakMacsPerStep}; recomputing the ${m.stream.windowSteps}-step window: ${m.stream.windowMacs})`);
   else console.log(`  ${m.layers.length} layers, ${m.totals.params} parameters (${m.totals.paramBytes} B), ${m.totals.macs} MACs per inference`);
@@ -160,12 +166,24 @@ function streamCmd(m: Loaded, arr: NpyArray, file: string, output?: string): voi
   console.log(`${frames.length} step(s) streamed (outputs written per step: ${counts})${written.length ? `; outputs written to ${written.join(", ")}` : ""}`);
 }
 
+/** Loads a compiled module; one with offloaded layers gets the simulated accelerators as its host. */
+async function loadWithHost(path: string): Promise<Loaded> {
+  const { offloadHost } = await import("../../targets/offload/host.js");
+  let host: ReturnType<typeof offloadHost> | undefined;
+  const loaded = await loadCompiled(path, (manifest) => (manifest.offload ? (host = offloadHost()).imports : {}));
+  if (host) {
+    host.bind(loaded.memory);
+    console.error(`picojoule: offloaded layers run on the simulated accelerators (targets/sim)`);
+  }
+  return loaded;
+}
+
 async function runCmd(argv: string[]): Promise<void> {
   const { values: v, positionals } = args("run", argv, { input: { type: "string" }, output: { type: "string" }, labels: { type: "string" }, stream: { type: "boolean" } });
   if (v.help) return void console.log(HELP.run);
   if (positionals.length !== 1) bad(`run: expected one compiled folder or model.wasm (see picojoule run --help)`);
   if (!v.input) bad(`run: --input <x.npy> is required`);
-  const m = await loadCompiled(positionals[0]);
+  const m = await loadWithHost(positionals[0]);
   if (m.manifest.inputs.length !== 1) bad(`run: the model has ${m.manifest.inputs.length} inputs; the CLI feeds single-input models`);
   const io = m.manifest.inputs[0];
   const file = v.input as string;

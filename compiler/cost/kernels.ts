@@ -18,7 +18,13 @@ import { CONV } from "./conv.js";
 import { RECURRENT } from "./recurrent.js";
 import { MISC } from "./misc.js";
 
-export const FORMULAS: Record<string, Formula> = { ...FC, ...CONV, ...RECURRENT, ...MISC };
+/** Offloaded layers (emit/offload.ts): the module only calls the host, which does the work. */
+const OFFLOAD: Record<string, Formula> = {
+  pj_offload_fpga_lstm: () => ({ muls: 0, loadBytes: 0, storeBytes: 0 }),
+  pj_offload_rram_gemm: () => ({ muls: 0, loadBytes: 0, storeBytes: 0 }),
+};
+
+export const FORMULAS: Record<string, Formula> = { ...FC, ...CONV, ...RECURRENT, ...MISC, ...OFFLOAD };
 
 type Call = { kernel: string; args: ReadonlyArray<string | number> };
 

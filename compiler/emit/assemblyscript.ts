@@ -18,6 +18,7 @@ import type { EmitCtx } from "../ops/types.js";
 import type { MemoryPlan } from "../passes/plan-memory.js";
 import { version } from "../util/paths.js";
 import type { StreamSelfTest } from "../stream/selftest.js";
+import { emitOffload, type OffloadInfo } from "./offload.js";
 
 export const ARENA_BASE = 16;
 
@@ -52,6 +53,8 @@ export interface Emitted {
   source: string;
   /** Every kernel call, in the order of the source. */
   calls: KernelCall[];
+  /** Layers run by the host's accelerators (--offload). */
+  offloads: OffloadInfo[];
   memoryBase: number;
   /** Absolute addresses of the inputs and outputs in linear memory. */
   inputAddrs: number[];
@@ -90,6 +93,8 @@ export function emitAssemblyScript(g: Graph, plan: MemoryPlan, selftest?: SelfTe
   const used = new Set<string>();
   const body: string[] = [];
   const calls: KernelCall[] = [];
+  const externals: string[] = [];
+  const offloads: OffloadInfo[] = [];
   const arenaAddr = (off: number) => (off === 0 ? "A" : `A + ${off}`);
 
   const unique = (base: string) => {
@@ -148,6 +153,13 @@ export function emitAssemblyScript(g: Graph, plan: MemoryPlan, selftest?: SelfTe
       calls.push({ layer: current, kernel: fn, args: [...args] });
       body.push(`  ${fn}(${args.join(", ")});`);
     },
+    external(decl) {
+      if (!externals.includes(decl)) externals.push(decl);
+    },
+    hostCall(fn, args) {
+      calls.push({ layer: current, kernel: fn, args: [...args] });
+      body.push(`  if (${fn}(${args.join(", ")}) != 0) unreachable(); // the accelerator failed`);
+    },
   };
 
   let deferredBody = -1;
@@ -164,8 +176,9 @@ export function emitAssemblyScript(g: Graph, plan: MemoryPlan, selftest?: SelfTe
     const arith = node.q?.fixed ? ` Q${node.q.fixed.m}.${node.q.fixed.f}` : node.q ? " int8" : "";
     body.push(`  ${MARK}(${index}); // ${node.op} '${node.name}'${arith}: ${ins} -> ${outs}`);
     if (def.alias) { body.push("  //   (view: shares its input's buffer)"); continue; }
-    if (!def.emit) internal(`${node.op} has no kernel`);
-    def.emit(node, e);
+    if (node.attrs.offload) offloads.push(emitOffload(node, index, e));
+    else if (!def.emit) internal(`${node.op} has no kernel`);
+    else def.emit(node, e);
     if (period > 1) body.splice(mark + 1, 0, `  if (${counter} % ${period} == 0) {`), body.push("  }");
   }
   const deferred = deferredBody >= 0 ? body.splice(deferredBody) : [];
@@ -232,6 +245,7 @@ export function emitAssemblyScript(g: Graph, plan: MemoryPlan, selftest?: SelfTe
     "",
     `const A: usize = ${ARENA_BASE};`,
     MARK_DECL,
+    ...(externals.length ? ["// offloaded layers: host functions (compiler/emit/offload.ts documents the ABI)", ...externals] : []),
     "",
     ...consts,
     "",
@@ -253,7 +267,7 @@ export function emitAssemblyScript(g: Graph, plan: MemoryPlan, selftest?: SelfTe
     `export function arena_bytes(): i32 { return ${plan.arenaBytes}; }`,
     selftestSrc,
   ].join("\n");
-  return { source, calls, memoryBase, inputAddrs, outputAddrs };
+  return { source, calls, offloads, memoryBase, inputAddrs, outputAddrs };
 }
 
 /**

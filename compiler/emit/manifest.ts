@@ -10,6 +10,7 @@ import { opDef } from "../ops/table.js";
 import type { MemoryPlan } from "../passes/plan-memory.js";
 import type { AscResult } from "./asc.js";
 import { ARENA_BASE, type Emitted } from "./assemblyscript.js";
+import type { OffloadInfo } from "./offload.js";
 import { version } from "../util/paths.js";
 import { callsCost, STEADY, type KernelCost } from "../cost/kernels.js";
 import type { SoiReport } from "../passes/soi.js";
@@ -79,6 +80,8 @@ export interface Manifest {
     /** Of macsPerStep, what runs before step() returns the outputs (the rest is deferred to idle()). */
     beforeOutputMacsPerStep: number;
   };
+  /** --offload: the layers the host's accelerators run, the import each calls and its parameter block (emit/offload.ts). */
+  offload?: OffloadInfo[];
   /** --soi: the factor, mode, first deep layer, the deep layers, and the tensors where the deep path rejoins. */
   soi?: SoiReport;
 }

@@ -20,7 +20,7 @@ import { numel, type Value } from "../ir/graph.js";
 import { clamp, mbqm, qFmt, qStorage, quantizeMultiplier } from "../ir/fixedpoint.js";
 import type { OpDef } from "./types.js";
 import { actBounds, actFixedBounds, actQBounds, broadcastBinary, f32, outT } from "./util.js";
-import { binaryInfer, binaryNormalize, binaryRef, binaryPlan, operandB, tensorQuant } from "./binary.js";
+import { binaryInfer, binaryNormalize, binaryRef, binaryPlan, operandB, planArgs, tensorQuant } from "./binary.js";
 
 export const LEFT_SHIFT = 20;
 
@@ -64,7 +64,7 @@ export const Add: OpDef = {
     node.q = { fixed: { m: fx.fmt.m, f: fx.fmt.f }, ...actFixedBounds(node, fx.fmt) };
   },
   emit(node, e) {
-    const io = [e.addr(node.inputs[0]), e.addr(node.inputs[1]), e.addr(node.outputs[0]), e.data("bcast", "int32", binaryPlan(e.g, node))];
+    const io = [e.addr(node.inputs[0]), e.addr(node.inputs[1]), e.addr(node.outputs[0]), ...planArgs(e, "bcast", binaryPlan(e.g, node))];
     const q = node.q;
     if (q?.fixed) {
       const F = qFmt(q.fixed.m, q.fixed.f);

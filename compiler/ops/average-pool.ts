@@ -69,8 +69,9 @@ export const AveragePool: OpDef = {
       gm.NC, gm.H, gm.W, gm.KH, gm.KW, gm.OH, gm.OW, gm.sh, gm.sw, gm.pt, gm.pl, gm.he, gm.we,
       node.attrs.count_include_pad,
     ];
-    if (node.q) e.call("pool", "avgpool_s8", [...args, node.q.zx]);
-    else e.call("pool", "avgpool_f32", args);
+    const products = [gm.H * gm.W, gm.sh * gm.W, gm.pt * gm.W]; // the kernel's address steps, precomputed
+    if (node.q) e.call("pool", "avgpool_s8", [...args, node.q.zx, ...products]);
+    else e.call("pool", "avgpool_f32", [...args, ...products]);
   },
   macs(node, g) {
     return numel(outT(g, node).shape) * numel(node.attrs.kernel_shape as number[]);

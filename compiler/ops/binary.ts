@@ -6,8 +6,10 @@
  * traverse contiguously (or both hold still on) are merged, so [N,C,H,W] + [C,1,1] becomes
  * C rows of H*W elements with one scalar of the second operand per row, equal shapes become
  * one row, and a scalar operand becomes one row with stride 0. Kernels then specialize the
- * inner loop on the innermost strides instead of branching per element. Transpose and Pad
- * reuse the same plan for their strided copies.
+ * inner loop on the innermost strides instead of branching per element. Transpose, Slice
+ * and Pad reuse the same plan for their strided copies. Kernels get the plan through
+ * planArgs: the row count, row length and innermost strides as arguments (so the cost
+ * model sees them), the outer dims and strides as a table to walk.
  *
  * Opsets 1 to 6 broadcast only B, and only with attribute broadcast=1; `axis` then says
  * where B's dims line up with A's. normalize turns that into numpy broadcasting by recording
@@ -15,7 +17,7 @@
  */
 import { bad } from "../util/errors.js";
 import { numel, tensor, type Graph, type Node, type Value } from "../ir/graph.js";
-import type { OutType } from "./types.js";
+import type { EmitCtx, OutType } from "./types.js";
 import { actBounds, bcastStrides, broadcastBinary, broadcastShape, clampF, fr, inT, requireFloat, where } from "./util.js";
 
 export const MAX_RANK = 6;
@@ -39,6 +41,20 @@ export function rowPlan(dims: number[], sa: number[], sb: number[], ctx: string)
   if (D.length === 0) { D.push(1); A.push(0); B.push(0); }
   while (D.length < MAX_RANK) { D.unshift(1); A.unshift(0); B.unshift(0); }
   return [...D, ...A, ...B];
+}
+
+/**
+ * A row plan as the kernels take it (runtime-as/broadcast.ts): the walk (dims d1..d4, then
+ * the A and B strides of d0..d4; "0" for a single row, which needs no walk), the number of
+ * rows d0*..*d4, the row length d5 and the innermost strides of A and B. No plan (undefined):
+ * no rows at all.
+ */
+export function planArgs(e: EmitCtx, hint: string, plan: number[] | undefined): Array<string | number> {
+  if (!plan) return ["0", 0, 0, 0, 0];
+  const D = plan.slice(0, 6), A = plan.slice(6, 12), B = plan.slice(12, 18);
+  const rows = D[0] * D[1] * D[2] * D[3] * D[4];
+  const walk = rows > 1 ? e.data(hint, "int32", [...D.slice(1, 5), ...A.slice(0, 5), ...B.slice(0, 5)]) : "0";
+  return [walk, rows, D[5], A[5], B[5]];
 }
 
 /** Reads opset 1-6 legacy broadcasting (broadcast, axis) into attrs.bshape; drops legacy attrs. */

@@ -104,7 +104,8 @@ export const Concat: OpDef = {
     node.inputs.forEach((x, k) => {
       if (rows[k] === 0) return;
       const y = offs[k] ? `${e.addr(node.outputs[0])} + ${offs[k] * es}` : e.addr(node.outputs[0]);
-      if (!q || q.copy[k]) e.call("concat", "concat_copy", [e.addr(x), y, outer, rows[k] * es, rowOut * es]);
+      // an input that fills whole output rows is one contiguous block: a single copy
+      if (!q || q.copy[k]) e.call("concat", "concat_copy", rows[k] === rowOut ? [e.addr(x), y, 1, outer * rowOut * es, outer * rowOut * es] : [e.addr(x), y, outer, rows[k] * es, rowOut * es]);
       else e.call("concat", "concat_s8", [e.addr(x), y, outer, rows[k], rowOut, q.zi[k], q.zy, q.mult[k], q.shift[k]]);
     });
   },

@@ -160,8 +160,12 @@ export const Conv: OpDef = {
     const q = node.q;
     // int8 output stage: zero point, per-channel multipliers and shifts, clamp
     const out8 = (mult: number[], shift: number[]) => [q!.zy, e.data("mult", "int32", mult), e.data("shift", "int32", shift), q!.qmin, q!.qmax];
+    // products of geometry the kernels need (they address with running pointers and do no
+    // multiply of their own beyond the MACs and the requantization)
+    const cg = C / G, mg = M / G;
+    const rowSteps = [sh * W, dh * W, pt * W];
     if (kind === "generic") {
-      const geo = [N, C, H, W, M, KH, KW, OH, OW, sh, sw, dh, dw, pt, pl, G];
+      const geo = [N, C, H, W, M, KH, KW, OH, OW, sh, sw, dh, dw, pt, pl, G, H * W, KH * KW, cg * H * W, cg * KH * KW, ...rowSteps];
       const io = [xa, e.addr(node.inputs[1]), ba(), ya];
       if (!q) e.call("conv", "conv_f32", [...io, ...geo, f32(min), f32(max)]);
       else e.call("conv", "conv_s8", [...io, ...geo, q.zx, ...out8(q.mult, q.shift)]);
@@ -173,7 +177,8 @@ export const Conv: OpDef = {
       // original weight layout [M][1][KH][KW]; output channel m reads input channel m / mg
       const tabs = tapTables(e, rows, cols);
       const [ohA, ohB] = fullRange(rows, KH), [owA, owB] = fullRange(cols, KW);
-      const geo = [N, C, H, W, M, KH, KW, OH, OW, sh, sw, dh, dw, pt, pl, M / G, ohA, ohB, owA, owB];
+      const geo = [N, C, H, W, M, KH, KW, OH, OW, sh, sw, dh, dw, pt, pl, mg, ohA, ohB, owA, owB,
+        H * W, KH * KW, ...rowSteps, owA * sw - pl, owB * sw - pl, (ohA * sh - pt) * W, ohA * OW, (ohB - ohA) * OW];
       const wa = e.addr(node.inputs[1]);
       if (!q) e.call("conv-dw", "conv_dw_f32", [xa, wa, ba(), ya, ...tabs, ...geo, f32(min), f32(max)]);
       else {
@@ -185,7 +190,7 @@ export const Conv: OpDef = {
     }
     // blocks of four output channels within a group, padded with zero weights: slot mp of
     // the kernel's channel order holds output channel chan(mp), or nothing (-1)
-    const cg = C / G, mg = M / G, nbg = Math.ceil(mg / 4), Mp = G * nbg * 4;
+    const nbg = Math.ceil(mg / 4), Mp = G * nbg * 4;
     const chan = (mp: number) => {
       const j = (Math.floor(mp / 4) % nbg) * 4 + (mp % 4);
       return j < mg ? Math.floor(mp / (4 * nbg)) * mg + j : -1;
@@ -203,7 +208,7 @@ export const Conv: OpDef = {
     const wsym = e.data("weights_blocked", q ? "int8" : "float32", wr);
     const bias = () => (!bd ? "0" : e.data("bias_blocked", q ? "int32" : "float32", pad(bd)));
     if (kind === "pw") {
-      const geo = [N, C, H * W, M, G];
+      const geo = [N, C, H * W, M, G, cg * H * W];
       if (!q) e.call("conv-pw", "conv_pw_f32", [xa, wsym, bias(), ya, ...geo, f32(min), f32(max)]);
       else {
         // every tap is inside: the bias takes -zx * sum w, the kernel multiplies raw inputs
@@ -213,7 +218,7 @@ export const Conv: OpDef = {
       return;
     }
     const tabs = tapTables(e, rows, cols);
-    const geo = [N, C, H, W, M, KH, KW, OH, OW, sh, sw, dh, dw, pt, pl, G];
+    const geo = [N, C, H, W, M, KH, KW, OH, OW, sh, sw, dh, dw, pt, pl, G, H * W, OH * OW, cg * H * W, ...rowSteps, cg * KW * 4, KH * cg * KW * 4];
     if (!q) e.call("conv-blk", "conv_blk_f32", [xa, wsym, bias(), ya, ...tabs, ...geo, f32(min), f32(max)]);
     else e.call("conv-blk", "conv_blk_s8", [xa, wsym, bias(), ya, ...tabs, ...geo, q.zx, ...out8(pad(q.mult), pad(q.shift))]);
   },
@@ -245,9 +250,9 @@ export function kernelKind(gm: ConvGeom, constant: boolean, int8: boolean): Kern
 }
 
 /** Per output index of one axis, the range [lo, hi) of kernel taps inside the input (0, 0 if none). */
-interface AxisTaps { lo: number[]; hi: number[] }
+export interface AxisTaps { lo: number[]; hi: number[] }
 
-function axisTaps(out: number, size: number, K: number, s: number, d: number, p: number): AxisTaps {
+export function axisTaps(out: number, size: number, K: number, s: number, d: number, p: number): AxisTaps {
   const t: AxisTaps = { lo: [], hi: [] };
   for (let o = 0; o < out; o++) {
     const base = o * s - p;

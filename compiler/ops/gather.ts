@@ -110,7 +110,7 @@ export const Gather: OpDef = {
       return;
     }
     const table = runs.flatMap(([i, len]) => [i * inner * es, len * inner * es]);
-    e.call("gather", "gather_rows", [xa, ya, outer, n * inner * es, e.data("gather_runs", "int32", table), runs.length]);
+    e.call("gather", "gather_rows", [xa, ya, outer, n * inner * es, idx.length * inner * es, e.data("gather_runs", "int32", table), runs.length]);
   },
   macs: () => 0,
 };

@@ -98,7 +98,7 @@ export const GRU: OpDef = {
       for (let d = 0; d < D; d++) {
         e.call("gru", "gru_s8", [
           e.addr(node.inputs[0]), `${e.addr(node.inputs[1])} + ${d * 3 * H * I}`, `${e.addr(node.inputs[2])} + ${d * 3 * H * H}`,
-          ...intArgs(node, e, KIND, d), node.attrs.linear_before_reset, streamArg(node),
+          ...intArgs(node, e, KIND, d), node.attrs.linear_before_reset, streamArg(node), H * I, H * H,
         ]);
       }
       return;
@@ -109,6 +109,7 @@ export const GRU: OpDef = {
         e.addr(node.inputs[0]), dirInput(node, e, 1, d, 3 * H * I), dirInput(node, e, 2, d, 3 * H * H),
         dirInput(node, e, 3, d, 6 * H), dirInput(node, e, 5, d, stridesOf(gm).sd),
         ...common(d), ...actArgs(actsOf(node, KIND, d)), f32(node.attrs.clip), node.attrs.linear_before_reset, streamArg(node),
+        H * I, H * H, // products the kernel would otherwise multiply (compiler/cost/recurrent.ts)
       ]);
     }
   },

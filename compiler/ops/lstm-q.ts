@@ -123,5 +123,6 @@ export function emitLstmQ(node: Node, e: EmitCtx): void {
     at(node.inputs[0]), at(node.inputs[1]), at(node.inputs[2]), at(node.inputs[3]), at(node.inputs[5]), at(node.inputs[6]),
     at(node.outputs[0]), at(node.outputs[1]), at(node.outputs[2]), scratch,
     gm.T, gm.B, gm.I, gm.H, st.xt, st.xb, st.yt, st.yb, st.sb, F.f, F.lo, F.hi,
+    gm.H * gm.I, gm.H * gm.H, // products the kernel would otherwise multiply (compiler/cost/recurrent.ts)
   ]);
 }

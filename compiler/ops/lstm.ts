@@ -95,7 +95,7 @@ export const LSTM: OpDef = {
       for (let d = 0; d < D; d++) {
         e.call("lstm", "lstm_s8", [
           e.addr(node.inputs[0]), `${e.addr(node.inputs[1])} + ${d * 4 * H * I}`, `${e.addr(node.inputs[2])} + ${d * 4 * H * H}`,
-          ...intArgs(node, e, KIND, d), ...lstmIntArgs(node, e, d), streamArg(node),
+          ...intArgs(node, e, KIND, d), ...lstmIntArgs(node, e, d), streamArg(node), H * I, H * H,
         ]);
       }
       return;
@@ -107,6 +107,7 @@ export const LSTM: OpDef = {
         e.addr(node.inputs[0]), dirInput(node, e, 1, d, 4 * H * I), dirInput(node, e, 2, d, 4 * H * H),
         dirInput(node, e, 3, d, 8 * H), dirInput(node, e, 7, d, 3 * H), dirInput(node, e, 5, d, sd), dirInput(node, e, 6, d, sd),
         stateOut(node, e, 2, d), ...common(d), ...actArgs(actsOf(node, KIND, d)), f32(node.attrs.clip), node.attrs.input_forget, streamArg(node),
+        H * I, H * H, // products the kernel would otherwise multiply (compiler/cost/recurrent.ts)
       ]);
     }
   },

@@ -47,6 +47,7 @@ export const MaxPool: OpDef = {
     e.call("pool", node.q ? "maxpool_s8" : "maxpool_f32", [
       e.addr(node.inputs[0]), e.addr(node.outputs[0]),
       gm.NC, gm.H, gm.W, gm.KH, gm.KW, gm.OH, gm.OW, gm.sh, gm.sw, gm.dh, gm.dw, gm.pt, gm.pl,
+      gm.H * gm.W, gm.sh * gm.W, gm.dh * gm.W, gm.pt * gm.W, // the kernel's address steps, precomputed
     ]);
   },
   macs(node, g) {

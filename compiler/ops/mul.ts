@@ -13,7 +13,7 @@ import { numel, type Value } from "../ir/graph.js";
 import { clamp, mbqm, quantizeMultiplier } from "../ir/fixedpoint.js";
 import type { OpDef } from "./types.js";
 import { actBounds, actQBounds, broadcastBinary, f32, outT } from "./util.js";
-import { binaryInfer, binaryNormalize, binaryRef, binaryPlan, operandB, tensorQuant } from "./binary.js";
+import { binaryInfer, binaryNormalize, binaryRef, binaryPlan, operandB, planArgs, tensorQuant } from "./binary.js";
 
 export const Mul: OpDef = {
   op: "Mul",
@@ -38,7 +38,7 @@ export const Mul: OpDef = {
     node.q = { za: A.z, zb: B.z, zy: Y.z, m: m.mult, sh: m.shift, ...actQBounds(node, Y.s, Y.z) };
   },
   emit(node, e) {
-    const io = [e.addr(node.inputs[0]), e.addr(node.inputs[1]), e.addr(node.outputs[0]), e.data("bcast", "int32", binaryPlan(e.g, node))];
+    const io = [e.addr(node.inputs[0]), e.addr(node.inputs[1]), e.addr(node.outputs[0]), ...planArgs(e, "bcast", binaryPlan(e.g, node))];
     const q = node.q;
     if (!q) {
       const { min, max } = actBounds(node);

@@ -16,7 +16,7 @@ import { allocData, constData, numel, strides, tensor, type Graph, type Node, ty
 import { quantizeValue } from "../passes/quantize.js";
 import type { OpDef } from "./types.js";
 import { attrFloat, attrInts, attrStr, f32, normAxis, requireFloat, where } from "./util.js";
-import { rowPlan } from "./binary.js";
+import { planArgs, rowPlan } from "./binary.js";
 
 function readPads(node: Node, g: Graph, rank: number): { pads: number[]; value: number } {
   const ctx = where(g, node);
@@ -115,10 +115,10 @@ export const Pad: OpDef = {
     const x = tensor(e.g, node.inputs[0]);
     const es = node.q ? 1 : 4;
     const p = padPlan(x.shape, node.attrs.pads, where(e.g, node));
-    const plan = p.plan ? e.data("pad", "int32", p.plan) : "0";
+    const plan = planArgs(e, "pad", p.plan);
     const io = [e.addr(node.inputs[0]), e.addr(node.outputs[0]), p.fill];
-    if (node.q) e.call("pad", "pad_s8", [...io, node.q.value, plan, p.xoff, p.yoff]);
-    else e.call("pad", "pad_f32", [...io, f32(attrFloat(node, "value", 0)), plan, p.xoff * es, p.yoff * es]);
+    if (node.q) e.call("pad", "pad_s8", [...io, node.q.value, ...plan, p.xoff, p.yoff]);
+    else e.call("pad", "pad_f32", [...io, f32(attrFloat(node, "value", 0)), ...plan, p.xoff * es, p.yoff * es]);
   },
   macs: () => 0,
 };

@@ -21,7 +21,7 @@ import { bad } from "../util/errors.js";
 import { allocData, constData, dtypeBytes, numel, strides, tensor, type Node, type Value } from "../ir/graph.js";
 import type { OpDef } from "./types.js";
 import { attrInts, normAxis, requireFloat, where } from "./util.js";
-import { rowPlan } from "./binary.js";
+import { planArgs, rowPlan } from "./binary.js";
 
 interface SliceParams { starts: number[]; ends: number[]; axes: number[]; steps: number[] }
 interface SliceBox { begin: number[]; step: number[]; count: number[] }
@@ -136,7 +136,7 @@ export const Slice: OpDef = {
     const es = dtypeBytes(x.dtype); // float32 4, int8 1, Q-format int16 2
     const { plan, xoff } = copyPlan(x.shape, sliceBox(x.shape, paramsOf(node, [], x.shape.length)), where(e.g, node));
     const xa = e.addr(node.inputs[0]);
-    e.call("slice", "slice", [xoff ? `${xa} + ${xoff * es}` : xa, e.addr(node.outputs[0]), e.data("slice", "int32", plan), es]);
+    e.call("slice", "slice", [xoff ? `${xa} + ${xoff * es}` : xa, e.addr(node.outputs[0]), ...planArgs(e, "slice", plan), es]);
   },
   macs: () => 0,
 };

@@ -84,7 +84,7 @@ export const Softmax: OpDef = {
   },
   emit(node, e) {
     const { outer, n, inner } = node.attrs as { outer: number; n: number; inner: number };
-    const io = [e.addr(node.inputs[0]), e.addr(node.outputs[0]), outer, n, inner];
+    const io = [e.addr(node.inputs[0]), e.addr(node.outputs[0]), outer, n, inner, n * inner];
     if (node.q) e.call("softmax", "softmax_s8", [...io, e.data("softmax_exp", "int32", node.q.table as number[])]);
     else e.call("softmax", "softmax_f32", io);
   },

@@ -30,7 +30,7 @@ export const StreamShift: OpDef = {
     const win = tensor(e.g, node.outputs[0]);
     const W = win.shape[win.shape.length - 1];
     const bytes = win.dtype === "float32" ? 4 : 1;
-    e.call("stream", "stream_shift", [e.addr(node.inputs[0]), e.addr(node.outputs[0]), win.shape.slice(0, -1).reduce((a, b) => a * b, 1), W, bytes]);
+    e.call("stream", "stream_shift", [e.addr(node.inputs[0]), e.addr(node.outputs[0]), win.shape.slice(0, -1).reduce((a, b) => a * b, 1), W * bytes, bytes]);
   },
   macs: () => 0,
 };

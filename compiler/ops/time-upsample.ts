@@ -124,11 +124,11 @@ export const TimeUpsample: OpDef = {
       const W = x.shape[x.shape.length - 1];
       const P: number = node.attrs.period;
       const n = P === 1 ? "step_t" : `(step_t / ${P})`;
-      e.call("time-upsample", `upsample_step_${sfx}`, [e.addr(node.inputs[0]), e.addr(node.outputs[0]), numel(x.shape) / W, W, k, MODES[mode], `${n} % ${k}`, `${n} < ${k}`]);
+      e.call("time-upsample", `upsample_step_${sfx}`, [e.addr(node.inputs[0]), e.addr(node.outputs[0]), numel(x.shape) / W, W, k, MODES[mode], n]);
     } else {
       const { axis, length: L } = node.attrs;
       const outer = numel(x.shape.slice(0, axis)), inner = numel(x.shape.slice(axis + 1));
-      e.call("time-upsample", `upsample_time_${sfx}`, [e.addr(node.inputs[0]), e.addr(node.outputs[0]), outer, x.shape[axis], L, inner, k, MODES[mode], zero]);
+      e.call("time-upsample", `upsample_time_${sfx}`, [e.addr(node.inputs[0]), e.addr(node.outputs[0]), outer, x.shape[axis] * inner, L, inner, k, MODES[mode], zero]);
     }
   },
   macs: (node, g) => (node.attrs.mode === "extrapolate" ? numel(tensor(g, node.outputs[0]).shape) : 0),

@@ -13,7 +13,7 @@ import { bad } from "../util/errors.js";
 import { allocData, dtypeBytes, numel, strides, tensor, type Node, type Value } from "../ir/graph.js";
 import type { OpDef } from "./types.js";
 import { attrInts, requireFloat, where } from "./util.js";
-import { rowPlan } from "./binary.js";
+import { planArgs, rowPlan } from "./binary.js";
 
 function permOf(node: Node, rank: number, ctx: string): number[] {
   const perm = attrInts(node, "perm", Array.from({ length: rank }, (_, i) => rank - 1 - i));
@@ -66,7 +66,7 @@ export const Transpose: OpDef = {
   emit(node, e) {
     const x = tensor(e.g, node.inputs[0]);
     const plan = gatherPlan(x.shape, permOf(node, x.shape.length, where(e.g, node)), where(e.g, node));
-    e.call("transpose", "transpose", [e.addr(node.inputs[0]), e.addr(node.outputs[0]), e.data("perm", "int32", plan), dtypeBytes(x.dtype)]);
+    e.call("transpose", "transpose", [e.addr(node.inputs[0]), e.addr(node.outputs[0]), ...planArgs(e, "perm", plan), dtypeBytes(x.dtype)]);
   },
   macs: () => 0,
 };

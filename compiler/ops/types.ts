@@ -52,6 +52,10 @@ export interface EmitCtx {
   data(hint: string, dtype: "int8" | "int16" | "int32" | "float32" | "uint8", values: ArrayLike<number>): string;
   /** Emits `fn(args)` imported from runtime-as/kernels/<file>.ts. */
   call(file: string, fn: string, args: Array<string | number>): void;
+  /** Declares a host import (an offloaded layer's function, emit/offload.ts); once per module. */
+  external(decl: string): void;
+  /** Emits a call of a host import; the module traps if it returns non-zero. */
+  hostCall(fn: string, args: Array<string | number>): void;
 }
 
 export interface OpDef {

@@ -17,6 +17,7 @@ import type { Manifest } from "../../compiler/emit/manifest.js";
 import { instantiate, runFloat, stepFloat, type Loaded } from "../../compiler/runner.js";
 import { bad, internal } from "../../compiler/util/errors.js";
 import { numel } from "../../compiler/ir/graph.js";
+import { offloadHost, type AcceleratorStats } from "../offload/host.js";
 import { addCounts, CLASSES, counterName, instrument, zeroCounts, type Counts } from "./instrument.js";
 
 export interface DynamicProfile {
@@ -28,6 +29,8 @@ export interface DynamicProfile {
   /** Steps run (1 for a run() module), and for streaming modules the busiest step's counts. */
   steps: number;
   peakStep?: Counts;
+  /** Offloaded layers (--offload): the simulated accelerator's time and energy, per inference or step. */
+  accelerators?: AcceleratorStats[];
 }
 
 export interface ProfileInputs {
@@ -72,7 +75,9 @@ export async function profileModule(shipped: Uint8Array, source: string, manifes
     if (i >= n) internal(`profile: layer(${i}) beyond the ${n} layers of model.json`);
     current = i;
   };
-  const prof = await load((await instrument(built.wasm)).wasm, manifest, { pj: { mark } });
+  const host = manifest.offload ? offloadHost() : undefined; // offloaded layers run on the simulated accelerators
+  const prof = await load((await instrument(built.wasm)).wasm, manifest, { pj: { mark }, ...host?.imports });
+  host?.bind(prof.loaded.memory);
   counters = prof.read;
   const feeds = opts.inputs ?? defaultInputs(manifest, opts.steps ?? 64);
   let peakStep: Counts | undefined;
@@ -85,7 +90,9 @@ export async function profileModule(shipped: Uint8Array, source: string, manifes
     if (!peakStep || instructionsOf(d) > instructionsOf(peakStep)) peakStep = d;
   });
   attribute();
-  const ship = await load((await instrument(shipped)).wasm, manifest, {});
+  const shipHost = manifest.offload ? offloadHost() : undefined;
+  const ship = await load((await instrument(shipped)).wasm, manifest, { ...shipHost?.imports });
+  shipHost?.bind(ship.loaded.memory);
   drive(ship.loaded, manifest, feeds, () => {});
   const shippedTotal = ship.read();
   const sum = layers.reduce((a, l) => addCounts(a, l), addCounts(zeroCounts(), glue));
@@ -93,7 +100,8 @@ export async function profileModule(shipped: Uint8Array, source: string, manifes
   if (diff.length) internal(`profile: the profiling build of ${where} differs from model.wasm in ${diff.map((c) => `${c} (${sum[c]} vs ${shippedTotal[c]})`).join(", ")}`);
   const steps = manifest.stream ? feeds.length : 1;
   const per = (c: Counts) => { for (const k of CLASSES) c[k] /= steps; return c; };
-  return { layers: layers.map(per), glue: per(glue), total: per(sum), steps, ...(peakStep && manifest.stream ? { peakStep } : {}) };
+  const accelerators = host ? [...host.stats.values()].map((a) => ({ ...a, seconds: a.seconds / steps, joules: a.joules / steps, ...(a.cycles !== undefined ? { cycles: a.cycles / steps } : {}) })) : undefined;
+  return { layers: layers.map(per), glue: per(glue), total: per(sum), steps, ...(peakStep && manifest.stream ? { peakStep } : {}), ...(accelerators ? { accelerators } : {}) };
 }
 
 function delta(now: Counts, then: Counts): Counts {

@@ -192,7 +192,7 @@ class Walker {
   private shell(e: number, st: Bucket, top: boolean): void {
     const { b } = this;
     const I = this.ids;
-    const info = b.getExpressionInfo(e) as unknown as Record<string, unknown> & { id: number };
+    const info = this.info(e);
     const kids = (...xs: unknown[]) => { for (const x of xs) if (typeof x === "number" && x !== 0) this.shell(x, st, false); };
     const c = () => st.after ?? st.c;
     const nested = (what: string) => {
@@ -255,6 +255,13 @@ class Walker {
     }
   }
 
+  /** binaryen's expression info; its getExpressionInfo throws on unreachable and nop, which have no fields. */
+  private info(e: number): Record<string, unknown> & { id: number } {
+    const id = this.b.getExpressionId(e);
+    if (id === this.ids.UnreachableId || id === this.ids.NopId) return { id };
+    return this.b.getExpressionInfo(e) as unknown as Record<string, unknown> & { id: number };
+  }
+
   private unaryClass(op: number): OpClass {
     const b = this.b as unknown as Record<string, number>;
     const is = (...names: string[]) => names.some((n) => b[n] === op);
@@ -291,7 +298,7 @@ class Walker {
     let ret = false;
     const visit = (x: number) => {
       if (!x) return;
-      const info = this.b.getExpressionInfo(x) as unknown as Record<string, unknown> & { id: number };
+      const info = this.info(x);
       const I = this.ids;
       if (info.id === I.ConstId) return; // its value is a number, not an expression
       if (info.id === I.ReturnId) ret = true;

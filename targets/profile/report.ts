@@ -39,7 +39,7 @@ export function renderText(r: ProfileReport): string {
   const per = e.perStep ? "step" : "inference";
   const head = ["layer", "op", "MACs", "instr", "muls", "read B", "write B", "cycles", "time", "energy"];
   const rows = [...e.layers, ...(e.glue.cycles ? [e.glue] : [])].map((l) => [
-    l.name, l.op, num(l.macs), num(l.instructions), num(l.multiplies), num(l.bytesRead), num(l.bytesWritten), num(Math.round(l.cycles)), si(l.seconds, "s"), si(l.joules, "J"),
+    l.name, l.accelerator ? `${l.op} on ${l.accelerator.name}` : l.op, num(l.macs), num(l.instructions), num(l.multiplies), num(l.bytesRead), num(l.bytesWritten), num(Math.round(l.cycles)), si(l.seconds, "s"), si(l.joules, "J"),
   ]);
   rows.push(["total", "", num(e.layers.reduce((a, l) => a + l.macs, 0)), num(e.layers.reduce((a, l) => a + l.instructions, e.glue.instructions)), "", "", "", num(Math.round(e.cycles)), si(e.seconds, "s"), si(e.joules, "J")]);
   const w = head.map((h, i) => Math.max(h.length, ...rows.map((row) => row[i].length)));
