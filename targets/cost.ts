@@ -88,7 +88,7 @@ export function loadRuntime(name: string, target: Target): Runtime {
 }
 
 /** Every {value} object must name a source that the file's `sources` defines. */
-function checkSources(x: unknown, sources: Record<string, string>, file: string, path = ""): void {
+export function checkSources(x: unknown, sources: Record<string, string>, file: string, path = ""): void {
   if (!x || typeof x !== "object") return;
   const o = x as Record<string, unknown>;
   if ("value" in o && typeof o.value === "number") {

@@ -59,7 +59,7 @@ type Mod = InstanceType<B["Module"]>;
 /** binaryen 131's expression and function classes (its .d.ts predates them). */
 interface Api {
   Function: { setBody(f: number, e: number): void };
-  Block: { getNumChildren(e: number): number; getChildAt(e: number, i: number): number; insertChildAt(e: number, i: number, c: number): void };
+  Block: { getNumChildren(e: number): number; getChildAt(e: number, i: number): number; insertChildAt(e: number, i: number, c: number): void; setChildAt(e: number, i: number, c: number): void };
   Loop: { setBody(e: number, x: number): void };
   If: { setIfTrue(e: number, x: number): void; setIfFalse(e: number, x: number): void };
   MemoryCopy: { setSize(e: number, x: number): void };
@@ -140,13 +140,14 @@ class Walker {
   }
 
   /** Instruments a region root (function body, loop body, if arm); returns what replaces it. */
-  private region(e: number): number {
+  private region(e: number, extraBranches = 0): number {
     const { b } = this;
     if (b.getExpressionId(e) === this.ids.BlockId) {
-      this.block(e);
+      this.block(e, extraBranches);
       return e;
     }
     const st: Bucket = { c: zeroCounts() };
+    st.c.branch += extraBranches;
     this.shell(e, st, true);
     const ctr = this.counter(st.c);
     const after = st.after ? this.counter(st.after) : undefined;
@@ -158,7 +159,7 @@ class Walker {
   }
 
   /** Splits a block's children into segments, each preceded by its counter. */
-  private block(e: number): void {
+  private block(e: number, extraBranches = 0): void {
     const B = api(this.b).Block;
     const n = B.getNumChildren(e);
     const segments: Array<{ at: number; c: Counts }> = [];
@@ -174,7 +175,16 @@ class Walker {
       if (exits || st.after) { segments.push(cur); cur = undefined; carry = st.after; }
     }
     if (cur) segments.push(cur);
-    if (carry) segments.push({ at: n, c: carry });
+    if (extraBranches) (segments[0] ?? (segments[0] = { at: 0, c: zeroCounts() })).c.branch += extraBranches;
+    if (carry) {
+      // counts past a br_if inside the last child: they run iff it falls through
+      const ctr = this.counter(carry);
+      const last = B.getChildAt(e, n - 1), type = this.b.getExpressionType(last);
+      if (ctr !== undefined) {
+        if (type === this.b.none || type === this.b.unreachable) B.insertChildAt(e, n, ctr);
+        else B.setChildAt(e, n - 1, this.afterValue(last, type, ctr));
+      }
+    }
     for (const s of segments.reverse()) {
       const ctr = this.counter(s.c);
       if (ctr !== undefined) B.insertChildAt(e, s.at, ctr);
@@ -211,7 +221,9 @@ class Walker {
         kids(info.condition);
         c().branch++;
         const If = api(b).If;
-        If.setIfTrue(e, this.region(info.ifTrue as number));
+        // with an else, the then arm ends in a jump over the else arm (as machine code and
+        // wabt's interpreter do it): one more branch when the then arm runs
+        If.setIfTrue(e, this.region(info.ifTrue as number, info.ifFalse ? 1 : 0));
         if (info.ifFalse) If.setIfFalse(e, this.region(info.ifFalse as number));
         return;
       }
@@ -253,6 +265,13 @@ class Walker {
       default:
         internal(`instrumenter: expression id ${info.id} is not counted (only MVP, sign extension and bulk memory are emitted)`);
     }
+  }
+
+  /** x, then ctr, then x's value: select(x, (ctr; 0), 1) evaluates its operands in order. */
+  private afterValue(x: number, type: number, ctr: number): number {
+    const { mod, b } = this;
+    const zero = type === b.i32 ? mod.i32.const(0) : type === b.i64 ? mod.i64.const(0, 0) : type === b.f32 ? mod.f32.const(0) : type === b.f64 ? mod.f64.const(0) : internal("instrumenter: a br_if carrying a value of an unexpected type");
+    return mod.select(mod.i32.const(1), x, mod.block(null, [ctr, zero], type));
   }
 
   /** binaryen's expression info; its getExpressionInfo throws on unreachable and nop, which have no fields. */
