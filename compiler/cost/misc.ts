@@ -12,18 +12,14 @@
  * - Pooling walks windows with running pointers; its loads are the taps that land inside
  *   the input, counted per output row and column exactly as the kernel clips them
  *   (runtime-as/window.ts).
- * - Mathf.exp (softmax_f32, sigmoid_f32) is AssemblyScript's table-driven expf: on its main
- *   path six (f64) multiplies and one 8-byte table load, which is every argument in
- *   [-103.97, 88.72] (softmax: x - max >= -103.97; sigmoid: x in [-88.72, 103.97]). Outside
- *   it exp returns early: 0 or inf with one or no multiply and no table load, and the
- *   formula overcounts those elements.
- * - Mathf.tanh (tanh_f32) goes through expm1f, whose multiply count depends on |x|: 12 for
- *   0.5199 < |x| <= 10 (the formula's figure), 11 for 0.2554 < |x| <= 0.5199, 13 for
- *   0.1733 < |x| <= 0.2554, 9 below that down to about 1.5e-8, 1 for tinier normal
- *   values, 0 for |x| > 10, zero and subnormals. Exact only when every input lies in
- *   0.5199 < |x| <= 10; otherwise an estimate (inputs spread over [-1, 1] count fewer).
+ * - Sigmoid, tanh and softmax's exp use the fixed-cost forms of runtime-as/mathf.ts: the
+ *   argument is clamped (sigmoid to [-80, 80], tanh's 2x to [-18, 18], softmax's x - max to
+ *   >= -87), so AssemblyScript's table-driven expf always takes its main path: six (f64)
+ *   multiplies and one 8-byte table load per call, whatever the data; tanh also computes its
+ *   Taylor branch for small |x| every time (recurrent.ts TANHF).
  */
 import { cost, type Args, type Formula } from "./types.js";
+import { TANHF } from "./recurrent.js";
 
 /**
  * Multiplies that `x * arg i` costs once the optimizer has seen a kernel specialized to a
@@ -35,6 +31,15 @@ function mulK(a: Args, i: number, kind: "int" | "float"): number {
   if (v === undefined) return 1;
   if (kind === "float") return v === 1 || v === -1 || v === 2 ? 0 : 1;
   return v === 0 || v === -1 || (v > 0 && (v & (v - 1)) === 0) ? 0 : 1;
+}
+
+/**
+ * Multiplies of a float division `x / <f32>arg i`: one in a kernel specialized to a power of
+ * two above 1 (binaryen multiplies by its exact reciprocal), else none (a division; x / 1 is x).
+ */
+function divF(a: Args, i: number): number {
+  const v = a.fixed(i);
+  return v !== undefined && v > 1 && Number.isInteger(Math.log2(v)) ? 1 : 0;
 }
 
 /** Bytes the row walker reads from its table (argument i the table; 0: a single row). */
@@ -70,7 +75,11 @@ function binaryF32(a: Args, mul: boolean) {
   return cost(mul ? rows * n : 0, walk(a, 3) + 4 * rows * (per(ia, n) + per(ib, n)), 4 * rows * n);
 }
 
-/** Whole-window and streaming TimeUpsample: one output element's cost by mode (0 hold, 1 extrapolate, 2 predict). */
+/**
+ * Whole-window and streaming TimeUpsample by mode (0 hold, 1 extrapolate, 2 predict).
+ * Extrapolation multiplies once per element (int8: ph (a - b), its rounding division by k
+ * has none); the float ratio ph / k is a second multiply when k is a specialized power of two.
+ */
 function upsampleTime(a: Args, es: number) {
   const [outer, L, inner, k, mode] = [a.n(2), a.n(4), a.n(5), a.n(6), a.n(7)];
   const cols = outer * L * inner;
@@ -81,13 +90,13 @@ function upsampleTime(a: Args, es: number) {
   let mixed = 0; // columns t >= k off the phase grid: a second load and one multiply each
   for (let t = k; t < L; t++) if (t % k !== 0) mixed++;
   const m = mode === 1 ? outer * mixed * inner : 0;
-  return cost(m, (cols + m) * es, cols * es);
+  return cost(m * (es === 4 ? 1 + divF(a, 6) : 1), (cols + m) * es, cols * es);
 }
 
 function upsampleStep(a: Args, es: number) {
   const [rows, k, mode, n] = [a.n(2), a.n(4), a.n(5), a.n(6)];
   const mix = mode === 1 && n % k !== 0 && n >= k ? rows : 0;
-  return cost(mix, (rows + mix) * es, rows * es);
+  return cost(mix * (es === 4 ? 1 + divF(a, 4) : 1), (rows + mix) * es, rows * es);
 }
 
 /** Elementwise kernels over n elements (argument 2) of es bytes, m multiplies each. */
@@ -140,8 +149,9 @@ export const MISC: Record<string, Formula> = {
   gather_s16: (a) => cost(0, a.n(2) * a.n(5) * 6, a.n(2) * a.n(5) * 2),
   gather_s8: (a) => cost(0, a.n(2) * a.n(5) * 5, a.n(2) * a.n(5)),
 
-  // gap_*(x, y, NC, S): sums and a division (int8: rounding division), no multiply
-  gap_f32: (a) => cost(0, 4 * a.n(2) * a.n(3), 4 * a.n(2)),
+  // gap_*(x, y, NC, S): sums and a division per plane (int8: rounding division); the float
+  // division by S is a multiply in a kernel specialized to an S that is a power of two
+  gap_f32: (a) => cost(a.n(2) * divF(a, 3), 4 * a.n(2) * a.n(3), 4 * a.n(2)),
   gap_s8: (a) => cost(0, a.n(2) * a.n(3), a.n(2)),
 
   // pad_*(x, y, fill, value, plan, rows, n, sx, sy, xoff, yoff): fill elements set (stores
@@ -195,7 +205,7 @@ export const MISC: Record<string, Formula> = {
   leaky_relu_f32: unary(4, (a) => mulK(a, 3, "float")),
   hard_sigmoid_f32: unary(4, (a) => mulK(a, 3, "float")),
   sigmoid_f32: unary(4, () => 6, 8),
-  tanh_f32: unary(4, () => 12),
+  tanh_f32: unary(4, () => TANHF.muls, TANHF.loadBytes),
   lut_s8: unary(1, () => 0, 1),
   clamp_q16: unary(2),
   hsig_q16: unary(2),

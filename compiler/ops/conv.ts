@@ -175,10 +175,10 @@ export const Conv: OpDef = {
     const rows = axisTaps(OH, H, KH, sh, dh, pt), cols = axisTaps(OW, W, KW, sw, dw, pl);
     if (kind === "dw") {
       // original weight layout [M][1][KH][KW]; output channel m reads input channel m / mg
-      const tabs = tapTables(e, rows, cols);
+      const tabs = tapTables(e, rows, cols, sw, dw, pl);
       const [ohA, ohB] = fullRange(rows, KH), [owA, owB] = fullRange(cols, KW);
       const geo = [N, C, H, W, M, KH, KW, OH, OW, sh, sw, dh, dw, pt, pl, mg, ohA, ohB, owA, owB,
-        H * W, KH * KW, ...rowSteps, owA * sw - pl, owB * sw - pl, (ohA * sh - pt) * W, ohA * OW, (ohB - ohA) * OW];
+        H * W, KH * KW, ...rowSteps, owA * sw - pl, (ohA * sh - pt) * W, ohA * OW, (ohB - ohA) * OW];
       const wa = e.addr(node.inputs[1]);
       if (!q) e.call("conv-dw", "conv_dw_f32", [xa, wa, ba(), ya, ...tabs, ...geo, f32(min), f32(max)]);
       else {
@@ -217,7 +217,7 @@ export const Conv: OpDef = {
       }
       return;
     }
-    const tabs = tapTables(e, rows, cols);
+    const tabs = tapTables(e, rows, cols, sw, dw, pl);
     const geo = [N, C, H, W, M, KH, KW, OH, OW, sh, sw, dh, dw, pt, pl, G, H * W, OH * OW, cg * H * W, ...rowSteps, cg * KW * 4, KH * cg * KW * 4];
     if (!q) e.call("conv-blk", "conv_blk_f32", [xa, wsym, bias(), ya, ...tabs, ...geo, f32(min), f32(max)]);
     else e.call("conv-blk", "conv_blk_s8", [xa, wsym, bias(), ya, ...tabs, ...geo, q.zx, ...out8(pad(q.mult), pad(q.shift))]);
@@ -236,12 +236,13 @@ type Kernel = "pw" | "dw" | "blk" | "generic";
  * reads one input channel; pw for 1x1, stride 1, unpadded over two or more positions; blk
  * otherwise (blocks of four output channels within a group, padded: even one channel per
  * group runs faster there than in the general kernel). The general kernel takes weights or
- * bias computed at run time, kernels wider than 255, and int8 convolutions with too many taps
- * per output for the kernels' packing of two sums in one i64 to be exact.
+ * bias computed at run time, kernels wider than 255 or inputs wider than 65536 (the limits of
+ * the tap tables), and int8 convolutions with too many taps per output for the kernels'
+ * packing of two sums in one i64 to be exact.
  */
 export function kernelKind(gm: ConvGeom, constant: boolean, int8: boolean): Kernel {
   const cg = gm.C / gm.G;
-  if (!constant || gm.KH > 255 || gm.KW > 255) return "generic";
+  if (!constant || gm.KH > 255 || gm.KW > 255 || gm.W > 65536) return "generic";
   if (cg === 1) return "dw";
   const pw = gm.KH === 1 && gm.KW === 1 && gm.sh === 1 && gm.sw === 1 && gm.pt === 0 && gm.pl === 0 && gm.OH === gm.H && gm.OW === gm.W && gm.H * gm.W >= 2;
   // pw multiplies raw int8 inputs (|x * w| <= 2^14), blk subtracts the zero point (< 2^15)
@@ -273,11 +274,14 @@ function fullRange(t: AxisTaps, K: number): [number, number] {
   return a < 0 ? [0, 0] : [a, full.lastIndexOf(true) + 1];
 }
 
-/** The kernels' rows and cols tables: lo | hi << 8 per output row / column. */
-function tapTables(e: EmitCtx, rows: AxisTaps, cols: AxisTaps): string[] {
+/**
+ * The kernels' rows and cols tables: lo | hi << 8 per output row / column; cols also holds
+ * the input column of tap lo, o sw - pl + lo dw (0 without taps), in bits 16-31.
+ */
+function tapTables(e: EmitCtx, rows: AxisTaps, cols: AxisTaps, sw: number, dw: number, pl: number): string[] {
   return [
     e.data("conv_rows", "int32", rows.lo.map((lo, i) => lo | (rows.hi[i] << 8))),
-    e.data("conv_cols", "int32", cols.lo.map((lo, i) => lo | (cols.hi[i] << 8))),
+    e.data("conv_cols", "int32", cols.lo.map((lo, i) => lo | (cols.hi[i] << 8) | (cols.hi[i] > lo ? (i * sw - pl + lo * dw) << 16 : 0))),
   ];
 }
 

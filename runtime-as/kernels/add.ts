@@ -1,7 +1,8 @@
 // Add with numpy broadcasting. The row plan (runtime-as/broadcast.ts) turns any broadcast
-// into rows whose innermost strides are (1, 1): both operands run along the row, (1, 0):
-// the second operand is one scalar for the whole row (a per-channel [C,1,1] parameter, a
-// scalar), or (0, 1): the first one is. Equal shapes are a single row. Each case has its own
+// into `rows` rows of n elements whose innermost strides (ia, ib) are (1, 1): both operands
+// run along the row, (1, 0): the second operand is one scalar for the whole row (a
+// per-channel [C,1,1] parameter, a scalar), or (0, 1): the first one is. Equal shapes are a
+// single row (plan 0). Each case has its own
 // loop, so the only per-element work is the loads, the sum, the clamp and the store.
 // The float kernel clamps to fused activation bounds; the int8 kernel is TFLite's quantized
 // Add (rescale both operands to a common scale with 20 bits of headroom, sum, requantize),
@@ -10,11 +11,10 @@
 // fused activation's bounds: add_q8 on int8 storage, add_q16 on int16 (|a + b| <= 2^16,
 // exact in i32).
 import { clampf, clampi, mbqm } from "../fixedpoint";
-import { rowA, rowB, row_len, row_sa, row_sb, rows_begin, rows_next } from "../broadcast";
+import { rowA, rowB, rows_begin, rows_next } from "../broadcast";
 
-export function add_f32(a: usize, b: usize, y: usize, plan: usize, lo: f32, hi: f32): void {
-  const rows = rows_begin(plan);
-  const n = row_len(plan), ia = row_sa(plan), ib = row_sb(plan);
+export function add_f32(a: usize, b: usize, y: usize, plan: usize, rows: i32, n: i32, ia: i32, ib: i32, lo: f32, hi: f32): void {
+  rows_begin(plan);
   const rowBytes = <usize>n << 2;
   let py = y;
   for (let r = 0; r < rows; r++) {
@@ -45,11 +45,11 @@ export function add_f32(a: usize, b: usize, y: usize, plan: usize, lo: f32, hi: 
 }
 
 export function add_s8(
-  a: usize, b: usize, y: usize, plan: usize,
+  a: usize, b: usize, y: usize, plan: usize, rows: i32, rn: i32, ia: i32, ib: i32,
   za: i32, zb: i32, zy: i32, ma: i32, sa: i32, mb: i32, sb: i32, mo: i32, so: i32, qmin: i32, qmax: i32,
 ): void {
-  const rows = rows_begin(plan);
-  const n = <usize>row_len(plan), ia = row_sa(plan), ib = row_sb(plan);
+  rows_begin(plan);
+  const n = <usize>rn;
   let py = y;
   for (let r = 0; r < rows; r++) {
     const pa = a + <usize>rowA, pb = b + <usize>rowB;
@@ -77,35 +77,33 @@ export function add_s8(
 }
 
 /** Q format: y = clamp(sat(a + b, lo, hi), qmin, qmax) on int8 grid values. */
-export function add_q8(a: usize, b: usize, y: usize, plan: usize, lo: i32, hi: i32, qmin: i32, qmax: i32): void {
-  const rows = rows_begin(plan);
-  const n = <usize>row_len(plan), ia = row_sa(plan), ib = row_sb(plan);
+export function add_q8(a: usize, b: usize, y: usize, plan: usize, rows: i32, n: i32, ia: i32, ib: i32, lo: i32, hi: i32, qmin: i32, qmax: i32): void {
+  rows_begin(plan);
+  const sa = <usize>ia, sb = <usize>ib; // innermost byte strides (1, or 0 for a row constant)
   let py = y;
   for (let r = 0; r < rows; r++) {
-    const pa = a + <usize>rowA, pb = b + <usize>rowB;
-    const sa = <usize>ia, sb = <usize>ib; // innermost element strides (1, or 0 for a row constant)
-    for (let o: usize = 0; o < n; o++) {
-      const s = i32(load<i8>(pa + o * sa)) + i32(load<i8>(pb + o * sb));
-      store<i8>(py + o, i8(clampi(clampi(s, lo, hi), qmin, qmax)));
+    let pa = a + <usize>rowA, pb = b + <usize>rowB;
+    for (let o = 0; o < n; o++) {
+      const s = i32(load<i8>(pa)) + i32(load<i8>(pb));
+      store<i8>(py, i8(clampi(clampi(s, lo, hi), qmin, qmax)));
+      pa += sa; pb += sb; py++;
     }
-    py += n;
     rows_next();
   }
 }
 
 /** Q format on int16 grid values: y = clamp(sat(a + b, lo, hi), qmin, qmax). */
-export function add_q16(a: usize, b: usize, y: usize, plan: usize, lo: i32, hi: i32, qmin: i32, qmax: i32): void {
-  const rows = rows_begin(plan);
-  const n = <usize>row_len(plan), ia = row_sa(plan), ib = row_sb(plan);
+export function add_q16(a: usize, b: usize, y: usize, plan: usize, rows: i32, n: i32, ia: i32, ib: i32, lo: i32, hi: i32, qmin: i32, qmax: i32): void {
+  rows_begin(plan);
   const sa = <usize>ia << 1, sb = <usize>ib << 1; // innermost byte strides (2, or 0 for a row constant)
   let py = y;
   for (let r = 0; r < rows; r++) {
-    const pa = a + (<usize>rowA << 1), pb = b + (<usize>rowB << 1);
-    for (let o: usize = 0; o < n; o++) {
-      const s = i32(load<i16>(pa + o * sa)) + i32(load<i16>(pb + o * sb));
-      store<i16>(py + (o << 1), i16(clampi(clampi(s, lo, hi), qmin, qmax)));
+    let pa = a + (<usize>rowA << 1), pb = b + (<usize>rowB << 1);
+    for (let o = 0; o < n; o++) {
+      const s = i32(load<i16>(pa)) + i32(load<i16>(pb));
+      store<i16>(py, i16(clampi(clampi(s, lo, hi), qmin, qmax)));
+      pa += sa; pb += sb; py += 2;
     }
-    py += n << 1;
     rows_next();
   }
 }

@@ -1,16 +1,13 @@
 // Concat, one call per input: the output is `outer` rows of rowOut elements and this input
 // fills a block of `row` elements at a fixed column of every row (its address y is already
 // offset to that column). A copy moves whole rows with memory.copy (float32, int8 inputs
-// that share the output's quantization, Q-format int8 or int16); when outer is 1 (concatenation along the first
-// non-unit axis) that is a single copy. concat_s8 requantizes an int8 input whose scale or
+// that share the output's quantization, Q-format int8 or int16); when outer is 1
+// (concatenation along the first non-unit axis, or an input whose rows are the output's:
+// the compiler passes those as one row) that is a single copy. concat_s8 requantizes an int8 input whose scale or
 // zero point differs from the output's, the integer interpreter's Concat bit for bit.
 import { clampi, mbqm } from "../fixedpoint";
 
 export function concat_copy(x: usize, y: usize, outer: i32, rowBytes: i32, outRowBytes: i32): void {
-  if (rowBytes == outRowBytes) {
-    memory.copy(y, x, <usize>outer * <usize>rowBytes);
-    return;
-  }
   const step = <usize>outRowBytes, len = <usize>rowBytes;
   let px = x, py = y;
   for (let o = 0; o < outer; o++) {

@@ -14,20 +14,29 @@ import { put, rqLeft, rqAdd, rqNeg, rqShr } from "../conv-common";
 // checks cg * KH * KW), |S| < 2^31, so the low half is exactly S and (sum + 2^31) >> 32 is
 // exactly S'. The two positions are (oh, ow) and (oh + 1, ow) when rows oh and oh + 1 have
 // the same taps (then every column of both rows pairs up), else (oh, ow) and (oh, ow + 1) when
-// those columns have the same taps; otherwise the position is paired with itself and only the
+// those columns have the same taps (bits 0-15 of their cols entries); otherwise the position is paired with itself and only the
 // low half is stored.
+//
+// Addresses are running pointers: the products of geometry they need (HW = H W, OHW = OH OW,
+// cgHW = cg H W, shW = sh W, dhW = dh W, ptW = pt W, and in the repacked weights wKh = cg KW 4
+// per kernel row, wBlk = KH wKh per block) come from the compiler, the cols table gives each
+// column's first input column inside (bits 16-31), and the first row inside is reached by
+// stepping over the rows before it (only at the borders), so the only multiplies are the MACs
+// and (int8) one requantization per output.
 function blk<T, A>(
   x: usize, w: usize, b: usize, y: usize, rows: usize, cols: usize,
   N: i32, C: i32, H: i32, W: i32, M: i32, KH: i32, KW: i32, OH: i32, OW: i32,
   sh: i32, sw: i32, dh: i32, dw: i32, pt: i32, pl: i32, G: i32,
+  HW: i32, OHW: i32, cgHW: i32, shW: i32, dhW: i32, ptW: i32, wKh_: i32, wBlk_: i32,
   lo: f32, hi: f32, zx: i32, zy: i32, mult: usize, shift: usize, qmin: i32, qmax: i32,
 ): void {
   const S = sizeof<T>();
   const cg = C / G, mg = M / G, nbg = (mg + 3) >> 2;
-  const HWS = <usize>(H * W) * S, O1 = <usize>(OH * OW) * S, O2 = O1 + O1, O3 = O2 + O1;
-  const cgHWS = <usize>cg * HWS, WS = <usize>W * S, dhWS = <usize>dh * WS, OWS = <usize>OW * S;
-  const wRow = <usize>(KW * 4) * S, wKh = <usize>(cg * KW * 4) * S, wBlk = <usize>KH * wKh;
-  const dw1 = dw == 1, dwS = <usize>dw * S, swS = <usize>sw * S, shWS = <usize>sh * WS;
+  const HWS = <usize>HW * S, O1 = <usize>OHW * S, O2 = O1 + O1, O3 = O2 + O1, O4 = O2 + O2;
+  const cgHWS = <usize>cgHW * S, dhWS = <usize>dhW * S, OWS = <usize>OW * S;
+  const shWS = <usize>shW * S, sh2WS = shWS + shWS, ptWS = <usize>ptW * S;
+  const wRow = <usize>KW * (4 * S), wKh = <usize>wKh_ * S, wBlk = <usize>wBlk_ * S;
+  const dw1 = dw == 1, dwS = <usize>dw * S, swS = <usize>sw * S;
   const ZZ: i64 = i64(zx) + (i64(zx) << 32), HALF: i64 = i64(1) << 31;
   let b0: A = <A>0, b1: A = <A>0, b2: A = <A>0, b3: A = <A>0;
   let l0 = 0, l1 = 0, l2 = 0, l3 = 0;
@@ -35,19 +44,19 @@ function blk<T, A>(
   let d0: i64 = 0, d1: i64 = 0, d2: i64 = 0, d3: i64 = 0;
   let n0: i64 = 0, n1: i64 = 0, n2: i64 = 0, n3: i64 = 0;
   let s0: i64 = 0, s1: i64 = 0, s2: i64 = 0, s3: i64 = 0;
+  // xg: the group's first input channel; yb: the block's first output channel
+  let xg = x, yb = y;
   for (let n = 0; n < N; n++) {
+    // the block's weights, bias, multipliers and shifts
+    let wb = w, bp = b, mq = mult, sq = shift;
     for (let g = 0; g < G; g++) {
-      const xg = x + <usize>(n * C + g * cg) * HWS;
       for (let jb = 0; jb < nbg; jb++) {
-        const mp = (g * nbg + jb) << 2;
         const cnt = mg - (jb << 2);
-        const wb = w + <usize>(g * nbg + jb) * wBlk;
         if (b != 0) {
-          const bp = b + (<usize>mp << 2);
           b0 = <A>load<A>(bp); b1 = <A>load<A>(bp, 4); b2 = <A>load<A>(bp, 8); b3 = <A>load<A>(bp, 12);
         }
+        bp += 16;
         if (isInteger<T>()) {
-          const mq = mult + (<usize>mp << 2), sq = shift + (<usize>mp << 2);
           let t = load<i32>(sq);
           l0 = rqLeft(t); m0 = i64(load<i32>(mq)); d0 = rqAdd(t); n0 = rqNeg(t); s0 = rqShr(t);
           t = load<i32>(sq, 4);
@@ -56,22 +65,26 @@ function blk<T, A>(
           l2 = rqLeft(t); m2 = i64(load<i32>(mq, 8)); d2 = rqAdd(t); n2 = rqNeg(t); s2 = rqShr(t);
           t = load<i32>(sq, 12);
           l3 = rqLeft(t); m3 = i64(load<i32>(mq, 12)); d3 = rqAdd(t); n3 = rqNeg(t); s3 = rqShr(t);
+          mq += 16; sq += 16;
         }
-        let yp = y + <usize>(n * M + g * mg + (jb << 2)) * O1;
+        let yp = yb;
+        // rowb: input row oh sh - pt (tap 0, maybe outside)
+        let rowb = xg - ptWS;
         let oh = 0;
         do {
           const rt = load<i32>(rows + (<usize>oh << 2));
           const kh0 = rt & 255, kh1 = (rt >> 8) & 255;
           // input row of tap kh0, and its weights
-          const xrow = xg + <usize>(oh * sh - pt + kh0 * dh) * WS;
-          const wrow = wb + <usize>kh0 * wKh;
+          let xrow = rowb, wrow = wb;
+          if (kh0 != 0) { let k = kh0; do { xrow += dhWS; wrow += wKh; } while (--k != 0); }
           const vert = isInteger<T>() && oh + 1 < OH && load<i32>(rows + (<usize>oh << 2), 4) == rt;
           let ow = 0;
           do {
             const ct = load<i32>(cols + (<usize>ow << 2));
             const kw0 = ct & 255, nk = ((ct >> 8) & 255) - kw0;
-            let xr0 = xrow + <usize>(ow * sw - pl + kw0 * dw) * S;
-            let wr0 = wrow + <usize>(kw0 * 4) * S;
+            // the input column of tap kw0 (bits 16-31), and its weights
+            let xr0 = xrow + (<usize>(ct >>> 16) * S);
+            let wr0 = wrow + (<usize>kw0 * (4 * S));
             if (isFloat<T>()) {
               let a0 = b0, a1 = b1, a2 = b2, a3 = b3;
               if (nk > 0) {
@@ -121,7 +134,7 @@ function blk<T, A>(
               if (cnt > 3) put<T, A>(yp + O3, a3, lo, hi, 0, 0, 0, 0, 0, 0, 0, 0);
               yp += S; ow++;
             } else {
-              const two = vert || (ow + 1 < OW && load<i32>(cols + (<usize>ow << 2), 4) == ct);
+              const two = vert || (ow + 1 < OW && ((load<i32>(cols + (<usize>ow << 2), 4) ^ ct) & 0xffff) == 0);
               const step: usize = vert ? shWS : two ? swS : 0;
               let p0: i64 = 0, p1: i64 = 0, p2: i64 = 0, p3: i64 = 0;
               if (nk > 0) {
@@ -183,9 +196,12 @@ function blk<T, A>(
             }
           } while (ow < OW);
           // rows paired vertically: the partner row is done too
-          if (vert) { yp += OWS; oh += 2; } else oh++;
+          if (vert) { yp += OWS; oh += 2; rowb += sh2WS; } else { oh++; rowb += shWS; }
         } while (oh < OH);
+        wb += wBlk;
+        yb += cnt > 3 ? O4 : cnt == 3 ? O3 : cnt == 2 ? O2 : O1;
       }
+      xg += cgHWS;
     }
   }
 }
@@ -194,9 +210,10 @@ function blk<T, A>(
 export function conv_blk_f32(
   x: usize, w: usize, b: usize, y: usize, rows: usize, cols: usize,
   N: i32, C: i32, H: i32, W: i32, M: i32, KH: i32, KW: i32, OH: i32, OW: i32,
-  sh: i32, sw: i32, dh: i32, dw: i32, pt: i32, pl: i32, G: i32, lo: f32, hi: f32,
+  sh: i32, sw: i32, dh: i32, dw: i32, pt: i32, pl: i32, G: i32,
+  HW: i32, OHW: i32, cgHW: i32, shW: i32, dhW: i32, ptW: i32, wKh: i32, wBlk: i32, lo: f32, hi: f32,
 ): void {
-  blk<f32, f32>(x, w, b, y, rows, cols, N, C, H, W, M, KH, KW, OH, OW, sh, sw, dh, dw, pt, pl, G, lo, hi, 0, 0, 0, 0, 0, 0);
+  blk<f32, f32>(x, w, b, y, rows, cols, N, C, H, W, M, KH, KW, OH, OW, sh, sw, dh, dw, pt, pl, G, HW, OHW, cgHW, shW, dhW, ptW, wKh, wBlk, lo, hi, 0, 0, 0, 0, 0, 0);
 }
 
 /** int8, four output channels by two positions per pass; w repacked, b and mult/shift padded. */
@@ -204,7 +221,8 @@ export function conv_blk_s8(
   x: usize, w: usize, b: usize, y: usize, rows: usize, cols: usize,
   N: i32, C: i32, H: i32, W: i32, M: i32, KH: i32, KW: i32, OH: i32, OW: i32,
   sh: i32, sw: i32, dh: i32, dw: i32, pt: i32, pl: i32, G: i32,
+  HW: i32, OHW: i32, cgHW: i32, shW: i32, dhW: i32, ptW: i32, wKh: i32, wBlk: i32,
   zx: i32, zy: i32, mult: usize, shift: usize, qmin: i32, qmax: i32,
 ): void {
-  blk<i8, i32>(x, w, b, y, rows, cols, N, C, H, W, M, KH, KW, OH, OW, sh, sw, dh, dw, pt, pl, G, 0, 0, zx, zy, mult, shift, qmin, qmax);
+  blk<i8, i32>(x, w, b, y, rows, cols, N, C, H, W, M, KH, KW, OH, OW, sh, sw, dh, dw, pt, pl, G, HW, OHW, cgHW, shW, dhW, ptW, wKh, wBlk, 0, 0, zx, zy, mult, shift, qmin, qmax);
 }

@@ -11,15 +11,24 @@ import { put, xv, rowDot, row3, rqLeft, rqAdd, rqNeg, rqShr } from "../conv-comm
 // run each other column down the rows [ohA, ohB) as one loop. The positions left, and all
 // positions of other kernels, walk their tap ranges. int8: bi[m] = b[m] - zx * (sum of the
 // channel's weights) serves the positions with every tap inside, which multiply raw inputs.
+//
+// Addresses are running pointers: the products of geometry they need come from the compiler
+// (HW = H W, KK = KH KW, shW = sh W, dhW = dh W, ptW = pt W; xoA = owA sw - pl, the input
+// column of tap 0 at owA; xA = (ohA sh - pt) W, the input row of tap 0 at ohA; yA = ohA OW and
+// yn = (ohB - ohA) OW), the cols table gives each column's first input column inside (bits
+// 16-31), and the first row inside is reached by stepping over the rows before it (only at the
+// borders), so the only multiplies are the MACs and (int8) one requantization per output.
 function dwk<T, A>(
   x: usize, w: usize, b: usize, bi: usize, y: usize, rows: usize, cols: usize,
   N: i32, C: i32, H: i32, W: i32, M: i32, KH: i32, KW: i32, OH: i32, OW: i32,
   sh: i32, sw: i32, dh: i32, dw: i32, pt: i32, pl: i32, mg: i32, ohA: i32, ohB: i32, owA: i32, owB: i32,
+  HW: i32, KK: i32, shW: i32, dhW: i32, ptW: i32, xoA: i32, xA: i32, yA: i32, yn: i32,
   lo: f32, hi: f32, zx: i32, zy: i32, mult: usize, shift: usize, qmin: i32, qmax: i32,
 ): void {
   const S = sizeof<T>();
-  const HWS = <usize>(H * W) * S, OWS = <usize>OW * S, OHWS = <usize>OH * OWS;
-  const WS = <usize>W * S, dhWS = <usize>dh * WS, shWS = <usize>sh * WS, swS = <usize>sw * S, KWS = <usize>KW * S;
+  const HWS = <usize>HW * S, OWS = <usize>OW * S, KKS = <usize>KK * S;
+  const dhWS = <usize>dhW * S, shWS = <usize>shW * S, ptWS = <usize>ptW * S, swS = <usize>sw * S, KWS = <usize>KW * S;
+  const xoAS = <usize>xoA * S, xAS = <usize>xA * S, yAS = <usize>yA * S, ynS = <usize>yn * S;
   const dw1 = dw == 1, dwS = <usize>dw * S;
   const k3 = KW == 3 && dw1 && KH <= 3, full9 = k3 && KH == 3, hasRun = k3 && owB > owA;
   const down = full9 && ohB > ohA;
@@ -27,11 +36,11 @@ function dwk<T, A>(
   let fb: A = <A>0, fi: A = <A>0;
   let l = 0, mq: i64 = 0, dq: i64 = 0, nq: i64 = 0, sq: i64 = 0;
   let w0: A = <A>0, w1: A = <A>0, w2: A = <A>0, w3: A = <A>0, w4: A = <A>0, w5: A = <A>0, w6: A = <A>0, w7: A = <A>0, w8: A = <A>0;
+  // xc: the input channel, read by mg output channels in turn (j counts them); ym: the output channel
+  let xc = x, ym = y;
   for (let n = 0; n < N; n++) {
+    let wm = w, j = 0;
     for (let m = 0; m < M; m++) {
-      const xc = x + <usize>(n * C + m / mg) * HWS;
-      const wm = w + <usize>(m * KH * KW) * S;
-      const ym = y + <usize>(n * M + m) * OHWS;
       if (b != 0) fb = fi = <A>load<A>(b + (<usize>m << 2));
       if (isInteger<T>()) {
         if (bi != 0) fi = <A>load<i32>(bi + (<usize>m << 2));
@@ -43,13 +52,15 @@ function dwk<T, A>(
         w3 = <A>load<T>(wm, 3 * S); w4 = <A>load<T>(wm, 4 * S); w5 = <A>load<T>(wm, 5 * S);
         w6 = <A>load<T>(wm, 6 * S); w7 = <A>load<T>(wm, 7 * S); w8 = <A>load<T>(wm, 8 * S);
       }
-      let yrow = ym;
+      // rowb: input row oh sh - pt (tap 0, maybe outside)
+      let yrow = ym, rowb = xc - ptWS;
       for (let oh = 0; oh < OH; oh++) {
         const rt = load<i32>(rows + (<usize>oh << 2));
         const kh0 = rt & 255, kh1 = (rt >> 8) & 255, nr = kh1 - kh0;
         // first input row inside, the next two, and the weights of row kh0
-        const r0 = xc + <usize>(oh * sh - pt + kh0 * dh) * WS, r1 = r0 + dhWS, r2 = r1 + dhWS;
-        const wr = wm + <usize>kh0 * KWS;
+        let r0 = rowb, wr = wm;
+        if (kh0 != 0) { let k = kh0; do { r0 += dhWS; wr += KWS; } while (--k != 0); }
+        const r1 = r0 + dhWS, r2 = r1 + dhWS;
         const run = hasRun && nr > 0;
         // rows with every tap inside: the columns outside [owA, owB) are run down below
         const inner = down && oh >= ohA && oh < ohB;
@@ -57,8 +68,7 @@ function dwk<T, A>(
         const oe = inner ? owB : OW;
         while (ow < oe) {
           if (run && ow == owA) {
-            const xo = <usize>(owA * sw - pl) * S;
-            let q0 = r0 + xo, q1 = r1 + xo, q2 = r2 + xo;
+            let q0 = r0 + xoAS, q1 = r1 + xoAS, q2 = r2 + xoAS;
             let yp = yrow + <usize>owA * S;
             const ye = yrow + <usize>owB * S;
             if (full9 && nr == 3) {
@@ -97,7 +107,7 @@ function dwk<T, A>(
           const kw0 = ct & 255, nk = ((ct >> 8) & 255) - kw0;
           let acc = fb;
           if (nk > 0 && nr > 0) {
-            const xo = <usize>(ow * sw - pl + kw0 * dw) * S;
+            const xo = <usize>(ct >>> 16) * S; // the input column of tap kw0
             const wo = wr + <usize>kw0 * S;
             if (k3) {
               // at most two rows: rows with all three inside are inner rows
@@ -114,20 +124,20 @@ function dwk<T, A>(
           put<T, A>(yrow + <usize>ow * S, acc, lo, hi, zy, qmin, qmax, l, mq, dq, nq, sq);
           ow++;
         }
-        yrow += OWS;
+        yrow += OWS; rowb += shWS;
       }
       if (down) {
-        // the columns outside [owA, owB), each down the rows [ohA, ohB)
-        const xa = xc + <usize>(ohA * sh - pt) * WS, ya = ym + <usize>ohA * OWS, yn = <usize>(ohB - ohA) * OWS;
+        // the columns outside [owA, owB), each down the rows [ohA, ohB) (dilation 1)
+        const xa = xc + xAS, ya = ym + yAS;
         let ow = 0;
         while (ow < OW) {
           if (ow == owA && owB > owA) { ow = owB; continue; }
           const ct = load<i32>(cols + (<usize>ow << 2));
           const kw0 = ct & 255, nk = ((ct >> 8) & 255) - kw0;
-          let q0 = xa + <usize>(ow * sw - pl + kw0) * S, q1 = q0 + dhWS, q2 = q1 + dhWS;
+          let q0 = xa + (<usize>(ct >>> 16) * S), q1 = q0 + dhWS, q2 = q1 + dhWS;
           const wo = wm + <usize>kw0 * S;
           let yp = ya + <usize>ow * S;
-          const ye = yp + yn;
+          const ye = yp + ynS;
           if (nk == 2) {
             do {
               const acc = fb
@@ -147,6 +157,8 @@ function dwk<T, A>(
           ow++;
         }
       }
+      ym = yrow; wm += KKS;
+      if (++j == mg) { j = 0; xc += HWS; }
     }
   }
 }
@@ -155,9 +167,11 @@ function dwk<T, A>(
 export function conv_dw_f32(
   x: usize, w: usize, b: usize, y: usize, rows: usize, cols: usize,
   N: i32, C: i32, H: i32, W: i32, M: i32, KH: i32, KW: i32, OH: i32, OW: i32,
-  sh: i32, sw: i32, dh: i32, dw: i32, pt: i32, pl: i32, mg: i32, ohA: i32, ohB: i32, owA: i32, owB: i32, lo: f32, hi: f32,
+  sh: i32, sw: i32, dh: i32, dw: i32, pt: i32, pl: i32, mg: i32, ohA: i32, ohB: i32, owA: i32, owB: i32,
+  HW: i32, KK: i32, shW: i32, dhW: i32, ptW: i32, xoA: i32, xA: i32, yA: i32, yn: i32, lo: f32, hi: f32,
 ): void {
-  dwk<f32, f32>(x, w, b, 0, y, rows, cols, N, C, H, W, M, KH, KW, OH, OW, sh, sw, dh, dw, pt, pl, mg, ohA, ohB, owA, owB, lo, hi, 0, 0, 0, 0, 0, 0);
+  dwk<f32, f32>(x, w, b, 0, y, rows, cols, N, C, H, W, M, KH, KW, OH, OW, sh, sw, dh, dw, pt, pl, mg, ohA, ohB, owA, owB,
+    HW, KK, shW, dhW, ptW, xoA, xA, yA, yn, lo, hi, 0, 0, 0, 0, 0, 0);
 }
 
 /** int8, one input channel per output channel; bi = b - zx * sum of weights (or 0 if unused). */
@@ -165,8 +179,10 @@ export function conv_dw_s8(
   x: usize, w: usize, b: usize, bi: usize, y: usize, rows: usize, cols: usize,
   N: i32, C: i32, H: i32, W: i32, M: i32, KH: i32, KW: i32, OH: i32, OW: i32,
   sh: i32, sw: i32, dh: i32, dw: i32, pt: i32, pl: i32, mg: i32, ohA: i32, ohB: i32, owA: i32, owB: i32,
+  HW: i32, KK: i32, shW: i32, dhW: i32, ptW: i32, xoA: i32, xA: i32, yA: i32, yn: i32,
   zx: i32, zy: i32, mult: usize, shift: usize, qmin: i32, qmax: i32,
 ): void {
-  dwk<i8, i32>(x, w, b, bi, y, rows, cols, N, C, H, W, M, KH, KW, OH, OW, sh, sw, dh, dw, pt, pl, mg, ohA, ohB, owA, owB, 0, 0, zx, zy, mult, shift, qmin, qmax);
+  dwk<i8, i32>(x, w, b, bi, y, rows, cols, N, C, H, W, M, KH, KW, OH, OW, sh, sw, dh, dw, pt, pl, mg, ohA, ohB, owA, owB,
+    HW, KK, shW, dhW, ptW, xoA, xA, yA, yn, 0, 0, zx, zy, mult, shift, qmin, qmax);
 }
 

@@ -6,14 +6,15 @@ import { put, rqLeft, rqAdd, rqNeg, rqShr } from "../conv-common";
 // [group][block][cg][4]. Float: four output channels by four positions per pass. int8: every
 // tap is inside, so b already holds b - zx * sum w and the inputs are used raw; four channels
 // by two positions per pass, packed in i64 as in blk (|x * w| <= 2^14 and the compiler checks
-// cg < 2^17, so the low half is exact).
+// cg < 2^17, so the low half is exact). Addresses are running pointers (cgP = cg P from the
+// compiler), so the only multiplies are the MACs and (int8) one requantization per output.
 function pwk<T, A>(
-  x: usize, w: usize, b: usize, y: usize, N: i32, C: i32, P: i32, M: i32, G: i32,
+  x: usize, w: usize, b: usize, y: usize, N: i32, C: i32, P: i32, M: i32, G: i32, cgP: i32,
   lo: f32, hi: f32, zy: i32, mult: usize, shift: usize, qmin: i32, qmax: i32,
 ): void {
   const S = sizeof<T>();
   const cg = C / G, mg = M / G, nbg = (mg + 3) >> 2;
-  const PS = <usize>P * S, O2 = PS + PS, O3 = O2 + PS, cgPS = <usize>cg * PS, wBlk = <usize>(cg * 4) * S;
+  const PS = <usize>P * S, O2 = PS + PS, O3 = O2 + PS, O4 = O2 + O2, cgPS = <usize>cgP * S, wBlk = <usize>cg * (4 * S);
   const P4 = P & ~3;
   const HALF: i64 = i64(1) << 31;
   let b0: A = <A>0, b1: A = <A>0, b2: A = <A>0, b3: A = <A>0;
@@ -22,22 +23,20 @@ function pwk<T, A>(
   let d0: i64 = 0, d1: i64 = 0, d2: i64 = 0, d3: i64 = 0;
   let n0: i64 = 0, n1: i64 = 0, n2: i64 = 0, n3: i64 = 0;
   let s0: i64 = 0, s1: i64 = 0, s2: i64 = 0, s3: i64 = 0;
+  // xg: the group's first input channel; yb: the block's first output channel
+  let xg = x, yb = y;
   for (let n = 0; n < N; n++) {
+    // the block's weights, bias, multipliers and shifts
+    let wb = w, bp = b, mq = mult, sq = shift;
     for (let g = 0; g < G; g++) {
-      const xg = x + <usize>(n * C + g * cg) * PS;
       for (let jb = 0; jb < nbg; jb++) {
-        const mp = (g * nbg + jb) << 2;
         const cnt = mg - (jb << 2);
-        const wb = w + <usize>(g * nbg + jb) * wBlk;
         if (isFloat<T>()) {
           if (b != 0) {
-            const bp = b + (<usize>mp << 2);
             b0 = <A>load<f32>(bp); b1 = <A>load<f32>(bp, 4); b2 = <A>load<f32>(bp, 8); b3 = <A>load<f32>(bp, 12);
           }
         } else {
-          const bp = b + (<usize>mp << 2);
           b0 = <A>load<i32>(bp); b1 = <A>load<i32>(bp, 4); b2 = <A>load<i32>(bp, 8); b3 = <A>load<i32>(bp, 12);
-          const mq = mult + (<usize>mp << 2), sq = shift + (<usize>mp << 2);
           let t = load<i32>(sq);
           l0 = rqLeft(t); m0 = i64(load<i32>(mq)); d0 = rqAdd(t); n0 = rqNeg(t); s0 = rqShr(t);
           t = load<i32>(sq, 4);
@@ -46,8 +45,11 @@ function pwk<T, A>(
           l2 = rqLeft(t); m2 = i64(load<i32>(mq, 8)); d2 = rqAdd(t); n2 = rqNeg(t); s2 = rqShr(t);
           t = load<i32>(sq, 12);
           l3 = rqLeft(t); m3 = i64(load<i32>(mq, 12)); d3 = rqAdd(t); n3 = rqNeg(t); s3 = rqShr(t);
+          mq += 16; sq += 16;
         }
-        const yb = y + <usize>(n * M + g * mg + (jb << 2)) * PS;
+        bp += 16;
+        // the next block's first output channel (the last of a group may have fewer than four)
+        const ynext = yb + (cnt > 3 ? O4 : cnt == 3 ? O3 : cnt == 2 ? O2 : PS);
         if (isInteger<T>()) {
           // two adjacent positions per pass, packed in i64 as in blk; an odd last position is
           // done as the pair (P - 2, P - 1), storing P - 2 again with the same value
@@ -80,6 +82,7 @@ function pwk<T, A>(
               put<T, A>(yp + O3 + 1, b3 + <A>((q3 + HALF) >> 32), lo, hi, zy, qmin, qmax, l3, m3, d3, n3, s3);
             }
           }
+          wb += wBlk; yb = ynext;
           continue;
         }
         let p = 0;
@@ -144,21 +147,23 @@ function pwk<T, A>(
           if (cnt > 2) put<T, A>(yp + O2, a2, lo, hi, 0, 0, 0, 0, 0, 0, 0, 0);
           if (cnt > 3) put<T, A>(yp + O3, a3, lo, hi, 0, 0, 0, 0, 0, 0, 0, 0);
         }
+        wb += wBlk; yb = ynext;
       }
+      xg += cgPS;
     }
   }
 }
 
 /** Float pointwise; w repacked, b padded to the block layout (or 0). */
-export function conv_pw_f32(x: usize, w: usize, b: usize, y: usize, N: i32, C: i32, P: i32, M: i32, G: i32, lo: f32, hi: f32): void {
-  pwk<f32, f32>(x, w, b, y, N, C, P, M, G, lo, hi, 0, 0, 0, 0, 0);
+export function conv_pw_f32(x: usize, w: usize, b: usize, y: usize, N: i32, C: i32, P: i32, M: i32, G: i32, cgP: i32, lo: f32, hi: f32): void {
+  pwk<f32, f32>(x, w, b, y, N, C, P, M, G, cgP, lo, hi, 0, 0, 0, 0, 0);
 }
 
 /** int8 pointwise; b = bias - zx * sum of weights, padded to the block layout. */
 export function conv_pw_s8(
-  x: usize, w: usize, b: usize, y: usize, N: i32, C: i32, P: i32, M: i32, G: i32,
+  x: usize, w: usize, b: usize, y: usize, N: i32, C: i32, P: i32, M: i32, G: i32, cgP: i32,
   zy: i32, mult: usize, shift: usize, qmin: i32, qmax: i32,
 ): void {
-  pwk<i8, i32>(x, w, b, y, N, C, P, M, G, 0, 0, zy, mult, shift, qmin, qmax);
+  pwk<i8, i32>(x, w, b, y, N, C, P, M, G, cgP, 0, 0, zy, mult, shift, qmin, qmax);
 }
 

@@ -3,23 +3,26 @@
 // (`block` bytes long); the output is written sequentially.
 //
 // - gather_rows: a table of runs, int32 pairs (byte offset, byte length): each run is one or
-//   more consecutive gathered rows of `inner` elements, moved with one memory.copy. Serves
+//   more consecutive gathered rows of `inner` elements, moved with one memory.copy per outer
+//   block (the table is read once; `outBlock` is the output's bytes per outer block). Serves
 //   float32, int8 and int16 (Q formats of 9 to 16 bits) alike (quantized data keeps its
 //   quantization, bytes move unchanged); a scalar index (PyTorch's h_n[-1], out[:, -1, :])
 //   is a single run, i.e. one copy per outer block.
 // - gather_f32 / gather_s16 / gather_s8: single elements (inner == 1) at a table of byte
 //   offsets, a load/store per element instead of a memory.copy call per element.
 
-export function gather_rows(x: usize, y: usize, outer: i32, block: i32, runs: usize, nruns: i32): void {
+export function gather_rows(x: usize, y: usize, outer: i32, block: i32, outBlock: i32, runs: usize, nruns: i32): void {
   const end = runs + (<usize>nruns << 3);
-  let px = x, py = y;
-  for (let o = 0; o < outer; o++) {
-    for (let r = runs; r < end; r += 8) {
-      const len = <usize>load<i32>(r, 4);
-      memory.copy(py, px + <usize>load<i32>(r), len);
-      py += len;
+  let yr = y;
+  for (let r = runs; r < end; r += 8) {
+    const len = <usize>load<i32>(r, 4);
+    let px = x + <usize>load<i32>(r), py = yr;
+    for (let o = 0; o < outer; o++) {
+      memory.copy(py, px, len);
+      px += <usize>block;
+      py += <usize>outBlock;
     }
-    px += <usize>block;
+    yr += len;
   }
 }
 

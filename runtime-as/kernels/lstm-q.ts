@@ -14,24 +14,27 @@
 // overflow below 2^33 terms; the compiler bounds (I + H) 2^(2W-2) < 2^53 for its float64
 // reference). The Q products of the cell (qmul) are single products, exact in i32, and
 // f*c + i*g is a sum of two saturated values, at most 2^16.
+// Batch entries, steps and weight rows are walked with running pointers; HI, HH (H * I and
+// H * H, one gate's block of W and of R) come from the compiler, so no multiply goes to
+// addressing (compiler/cost/recurrent.ts counts the rest).
 import { qcut, qcut64, qhsig, qhtanh, qmul, qsat } from "../qformat";
 
 export function lstm_q8(
   x: usize, w: usize, r: usize, b: usize, h0: usize, c0: usize, y: usize, yh: usize, yc: usize, st: usize,
   T: i32, B: i32, I: i32, H: i32, xts: i32, xbs: i32, yts: i32, ybs: i32, sbs: i32, f: i32, lo: i32, hi: i32,
+  HI: i32, HH: i32,
 ): void {
-  const hb = <usize>H;
-  const gw = <usize>(H * I), gr = <usize>(H * H); // gate row blocks of W and R
-  const cb = st + 2 * hb;
+  const hb = <usize>H, hb2 = hb << 1, hb3 = hb2 + hb;
+  const gw = <usize>HI, gw2 = gw << 1, gw3 = gw2 + gw; // gate row blocks of W and R
+  const gr = <usize>HH, gr2 = gr << 1, gr3 = gr2 + gr;
+  const cb = st + hb2;
+  let xb = x, yb = y, so: usize = 0;
   for (let bt = 0; bt < B; bt++) {
-    const so = <usize>(bt * sbs);
     let hp = st, hn = st + hb;
     if (h0 != 0) memory.copy(hp, h0 + so, hb); else memory.fill(hp, 0, hb);
     if (c0 != 0) memory.copy(cb, c0 + so, hb); else memory.fill(cb, 0, hb);
-    const xb = x + <usize>(bt * xbs);
-    const yb = y != 0 ? y + <usize>(bt * ybs) : 0;
+    let xt = xb, yt = yb;
     for (let t = 0; t < T; t++) {
-      const xt = xb + <usize>(t * xts);
       let wj = w, rj = r;
       for (let j = 0; j < H; j++) {
         let ai = 0, ao = 0, af = 0, ac = 0;
@@ -40,21 +43,21 @@ export function lstm_q8(
           const wk = wj + <usize>k;
           ai += v * i32(load<i8>(wk));
           ao += v * i32(load<i8>(wk + gw));
-          af += v * i32(load<i8>(wk + 2 * gw));
-          ac += v * i32(load<i8>(wk + 3 * gw));
+          af += v * i32(load<i8>(wk + gw2));
+          ac += v * i32(load<i8>(wk + gw3));
         }
         for (let k = 0; k < H; k++) {
           const v = i32(load<i8>(hp + <usize>k));
           const rk = rj + <usize>k;
           ai += v * i32(load<i8>(rk));
           ao += v * i32(load<i8>(rk + gr));
-          af += v * i32(load<i8>(rk + 2 * gr));
-          ac += v * i32(load<i8>(rk + 3 * gr));
+          af += v * i32(load<i8>(rk + gr2));
+          ac += v * i32(load<i8>(rk + gr3));
         }
         let bi = 0, bo = 0, bf = 0, bc = 0;
         if (b != 0) {
           const bj = b + <usize>j;
-          bi = i32(load<i8>(bj)); bo = i32(load<i8>(bj + hb)); bf = i32(load<i8>(bj + 2 * hb)); bc = i32(load<i8>(bj + 3 * hb));
+          bi = i32(load<i8>(bj)); bo = i32(load<i8>(bj + hb)); bf = i32(load<i8>(bj + hb2)); bc = i32(load<i8>(bj + hb3));
         }
         const ig = qhsig(qsat(qcut(ai, f, lo, hi) + bi, lo, hi), f, hi);
         const og = qhsig(qsat(qcut(ao, f, lo, hi) + bo, lo, hi), f, hi);
@@ -65,34 +68,39 @@ export function lstm_q8(
         store<i8>(cj, i8(cn));
         const hv = qmul(og, qhtanh(cn, f, hi), f, lo, hi);
         store<i8>(hn + <usize>j, i8(hv));
-        if (yb != 0) store<i8>(yb + <usize>(t * yts + j), i8(hv));
+        if (yb != 0) store<i8>(yt + <usize>j, i8(hv));
         wj += <usize>I;
         rj += <usize>H;
       }
       const tmp = hp; hp = hn; hn = tmp;
+      xt += <usize>xts;
+      yt += <usize>yts;
     }
     if (yh != 0) memory.copy(yh + so, hp, hb);
     if (yc != 0) memory.copy(yc + so, cb, hb);
+    xb += <usize>xbs;
+    if (y != 0) yb += <usize>ybs;
+    so += <usize>sbs;
   }
 }
 
 export function lstm_q16(
   x: usize, w: usize, r: usize, b: usize, h0: usize, c0: usize, y: usize, yh: usize, yc: usize, st: usize,
   T: i32, B: i32, I: i32, H: i32, xts: i32, xbs: i32, yts: i32, ybs: i32, sbs: i32, f: i32, lo: i32, hi: i32,
+  HI: i32, HH: i32,
 ): void {
-  const hb = <usize>H << 1; // bytes of one H-vector
-  const gw = <usize>(H * I) << 1, gr = <usize>(H * H) << 1; // gate row blocks of W and R, in bytes
+  const hb = <usize>H << 1, hb2 = hb << 1, hb3 = hb2 + hb; // bytes of one H-vector
+  const gw = <usize>HI << 1, gw2 = gw << 1, gw3 = gw2 + gw; // gate row blocks of W and R, in bytes
+  const gr = <usize>HH << 1, gr2 = gr << 1, gr3 = gr2 + gr;
   const rowW = <usize>I << 1, rowR = hb;
-  const cb = st + 2 * hb;
+  const cb = st + hb2;
+  let xb = x, yb = y, so: usize = 0;
   for (let bt = 0; bt < B; bt++) {
-    const so = <usize>(bt * sbs) << 1;
     let hp = st, hn = st + hb;
     if (h0 != 0) memory.copy(hp, h0 + so, hb); else memory.fill(hp, 0, hb);
     if (c0 != 0) memory.copy(cb, c0 + so, hb); else memory.fill(cb, 0, hb);
-    const xb = x + (<usize>(bt * xbs) << 1);
-    const yb = y != 0 ? y + (<usize>(bt * ybs) << 1) : 0;
+    let xt = xb, yt = yb;
     for (let t = 0; t < T; t++) {
-      const xt = xb + (<usize>(t * xts) << 1);
       let wj = w, rj = r;
       for (let j = 0; j < H; j++) {
         let ai: i64 = 0, ao: i64 = 0, af: i64 = 0, ac: i64 = 0;
@@ -101,21 +109,21 @@ export function lstm_q16(
           const wk = wj + k;
           ai += <i64>(v * i32(load<i16>(wk)));
           ao += <i64>(v * i32(load<i16>(wk + gw)));
-          af += <i64>(v * i32(load<i16>(wk + 2 * gw)));
-          ac += <i64>(v * i32(load<i16>(wk + 3 * gw)));
+          af += <i64>(v * i32(load<i16>(wk + gw2)));
+          ac += <i64>(v * i32(load<i16>(wk + gw3)));
         }
         for (let k: usize = 0; k < rowR; k += 2) {
           const v = i32(load<i16>(hp + k));
           const rk = rj + k;
           ai += <i64>(v * i32(load<i16>(rk)));
           ao += <i64>(v * i32(load<i16>(rk + gr)));
-          af += <i64>(v * i32(load<i16>(rk + 2 * gr)));
-          ac += <i64>(v * i32(load<i16>(rk + 3 * gr)));
+          af += <i64>(v * i32(load<i16>(rk + gr2)));
+          ac += <i64>(v * i32(load<i16>(rk + gr3)));
         }
         let bi = 0, bo = 0, bf = 0, bc = 0;
         if (b != 0) {
           const bj = b + (<usize>j << 1);
-          bi = i32(load<i16>(bj)); bo = i32(load<i16>(bj + hb)); bf = i32(load<i16>(bj + 2 * hb)); bc = i32(load<i16>(bj + 3 * hb));
+          bi = i32(load<i16>(bj)); bo = i32(load<i16>(bj + hb)); bf = i32(load<i16>(bj + hb2)); bc = i32(load<i16>(bj + hb3));
         }
         const ig = qhsig(qsat(qcut64(ai, f, lo, hi) + bi, lo, hi), f, hi);
         const og = qhsig(qsat(qcut64(ao, f, lo, hi) + bo, lo, hi), f, hi);
@@ -126,13 +134,18 @@ export function lstm_q16(
         store<i16>(cj, i16(cn));
         const hv = qmul(og, qhtanh(cn, f, hi), f, lo, hi);
         store<i16>(hn + (<usize>j << 1), i16(hv));
-        if (yb != 0) store<i16>(yb + (<usize>(t * yts + j) << 1), i16(hv));
+        if (yb != 0) store<i16>(yt + (<usize>j << 1), i16(hv));
         wj += rowW;
         rj += rowR;
       }
       const tmp = hp; hp = hn; hn = tmp;
+      xt += <usize>xts << 1;
+      yt += <usize>yts << 1;
     }
     if (yh != 0) memory.copy(yh + so, hp, hb);
     if (yc != 0) memory.copy(yc + so, cb, hb);
+    xb += <usize>xbs << 1;
+    if (y != 0) yb += <usize>ybs << 1;
+    so += <usize>sbs << 1;
   }
 }

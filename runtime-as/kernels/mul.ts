@@ -1,15 +1,14 @@
 // Mul with numpy broadcasting, structured like add.ts: the row plan (runtime-as/broadcast.ts)
-// reduces any broadcast to rows where both operands advance (equal shapes: one row) or one
+// reduces any broadcast to `rows` rows of n elements where both operands advance (equal shapes: one row) or one
 // of them is a scalar for the whole row (per-channel [C,1,1] scaling, a scalar factor), each
 // with its own loop. The float kernel clamps to optional activation bounds; the int8 kernel
 // multiplies the zero-point-corrected operands in int32 and requantizes once, the integer
 // interpreter's Mul bit for bit.
 import { clampf, clampi, mbqm } from "../fixedpoint";
-import { rowA, rowB, row_len, row_sa, row_sb, rows_begin, rows_next } from "../broadcast";
+import { rowA, rowB, rows_begin, rows_next } from "../broadcast";
 
-export function mul_f32(a: usize, b: usize, y: usize, plan: usize, lo: f32, hi: f32): void {
-  const rows = rows_begin(plan);
-  const n = row_len(plan), ia = row_sa(plan), ib = row_sb(plan);
+export function mul_f32(a: usize, b: usize, y: usize, plan: usize, rows: i32, n: i32, ia: i32, ib: i32, lo: f32, hi: f32): void {
+  rows_begin(plan);
   const rowBytes = <usize>n << 2;
   let py = y;
   for (let r = 0; r < rows; r++) {
@@ -35,11 +34,11 @@ export function mul_f32(a: usize, b: usize, y: usize, plan: usize, lo: f32, hi: 
 }
 
 export function mul_s8(
-  a: usize, b: usize, y: usize, plan: usize,
+  a: usize, b: usize, y: usize, plan: usize, rows: i32, rn: i32, ia: i32, ib: i32,
   za: i32, zb: i32, zy: i32, m: i32, sh: i32, qmin: i32, qmax: i32,
 ): void {
-  const rows = rows_begin(plan);
-  const n = <usize>row_len(plan), ia = row_sa(plan), ib = row_sb(plan);
+  rows_begin(plan);
+  const n = <usize>rn;
   let py = y;
   for (let r = 0; r < rows; r++) {
     const pa = a + <usize>rowA, pb = b + <usize>rowB;

@@ -8,6 +8,6 @@
 // keeps its quantization) or 2 bytes (int16 of Q formats from 9 bits); one kernel serves all.
 import { strided_copy } from "../broadcast";
 
-export function slice(x: usize, y: usize, plan: usize, esize: i32): void {
-  strided_copy(x, y, plan, esize);
+export function slice(x: usize, y: usize, plan: usize, rows: i32, n: i32, sx: i32, sy: i32, esize: i32): void {
+  strided_copy(x, y, plan, rows, n, sx, sy, esize);
 }

@@ -2,11 +2,13 @@
 // Sigmoid, Tanh and HardSigmoid, and the one int8 kernel all six share. In int8 every
 // activation is a 256-entry int8 table computed by the compiler (y = table[q + 128]), so the
 // kernel is a byte lookup and matches the integer interpreter bit for bit by construction.
-// Sigmoid and Tanh use Mathf (f32), a few ulp from the compiler's float64 reference.
+// Sigmoid and Tanh use the fixed-cost forms of runtime-as/mathf.ts (f32, within about 1e-7
+// of the compiler's float64 reference).
 // Q formats of 9 to 16 bits (int16 storage, where a table would have 65536 entries) run
 // Relu and Clip as clamp_q16 and HardSigmoid (1/6, 1/2) as hsig_q16, the integer
 // definitions of compiler/ir/fixedpoint.ts (qAct) computed directly.
 import { qhsig, qsat } from "../qformat";
+import { sigmoidf, tanhf } from "../mathf";
 
 export function relu_f32(x: usize, y: usize, n: i32): void {
   const end = x + (<usize>n << 2);
@@ -29,7 +31,7 @@ export function leaky_relu_f32(x: usize, y: usize, n: i32, alpha: f32): void {
   const end = x + (<usize>n << 2);
   while (x < end) {
     const v = load<f32>(x);
-    store<f32>(y, v < 0 ? alpha * v : v);
+    store<f32>(y, select<f32>(alpha * v, v, v < 0)); // both arms computed: one multiply per element whatever the sign
     x += 4; y += 4;
   }
 }
@@ -37,7 +39,7 @@ export function leaky_relu_f32(x: usize, y: usize, n: i32, alpha: f32): void {
 export function sigmoid_f32(x: usize, y: usize, n: i32): void {
   const end = x + (<usize>n << 2);
   while (x < end) {
-    store<f32>(y, <f32>1 / (<f32>1 + Mathf.exp(-load<f32>(x))));
+    store<f32>(y, sigmoidf(load<f32>(x)));
     x += 4; y += 4;
   }
 }
@@ -45,7 +47,7 @@ export function sigmoid_f32(x: usize, y: usize, n: i32): void {
 export function tanh_f32(x: usize, y: usize, n: i32): void {
   const end = x + (<usize>n << 2);
   while (x < end) {
-    store<f32>(y, Mathf.tanh(load<f32>(x)));
+    store<f32>(y, tanhf(load<f32>(x)));
     x += 4; y += 4;
   }
 }

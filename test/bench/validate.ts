@@ -48,9 +48,12 @@ export async function validationRows(): Promise<ValidationRow[]> {
 export function validationTable(rows: ValidationRow[]): string {
   const pct = (x: number) => `${x >= 0 ? "+" : ""}${(100 * x).toFixed(0)}%`;
   return [
-    "| network | MACs | picojoule runtime | published system | predicted ms | published ms | error | predicted mJ | published mJ | error |",
-    "|---|---|---|---|---|---|---|---|---|---|",
-    ...rows.map((r) => `| ${r.model} | ${(r.macs / 1e6).toFixed(2)} M | ${r.runtime} | ${r.system} | ${r.predictedMs.toFixed(1)} | ${r.publishedMs} | ${pct(r.msError)} | ${r.predictedMJ.toFixed(2)} | ${r.publishedMJ} | ${pct(r.mJError)} |`),
+    "| network | MACs | picojoule runtime | published system | predicted ms | published ms | error | predicted mJ | published mJ | error | predicted mW | published mW | error |",
+    "|---|---|---|---|---|---|---|---|---|---|---|---|---|",
+    ...rows.map((r) => {
+      const pw = r.predictedMJ / r.predictedMs * 1e3, qw = r.publishedMJ / r.publishedMs * 1e3;
+      return `| ${r.model} | ${(r.macs / 1e6).toFixed(2)} M | ${r.runtime} | ${r.system} | ${r.predictedMs.toFixed(1)} | ${r.publishedMs} | ${pct(r.msError)} | ${r.predictedMJ.toFixed(2)} | ${r.publishedMJ} | ${pct(r.mJError)} | ${pw.toFixed(1)} | ${qw.toFixed(1)} | ${pct(pw / qw - 1)} |`;
+    }),
   ].join("\n");
 }
 
