@@ -5,6 +5,7 @@
  * and `writeOutputs`, so they behave the same.
  */
 import { applyOffload, type Accelerator } from "./passes/offload.js";
+import { applyTernary } from "./passes/ternary.js";
 import { mkdirSync, mkdtempSync, renameSync, rmSync, writeFileSync, existsSync, readdirSync } from "node:fs";
 import { basename, dirname, join, resolve } from "node:path";
 import { bad } from "./util/errors.js";
@@ -47,6 +48,8 @@ export interface CompileOptions {
   stream?: boolean | StreamOptions;
   /** SOI (passes/soi.ts): the deep path runs every k-th step; with or without streaming. */
   soi?: SoiOptions;
+  /** Ternary weights (passes/ternary.ts): layer names, or ["all"]; int8 only. */
+  ternary?: string[];
   /** Layers run by host accelerators (passes/offload.ts): layer name -> "fpga-lstm" | "rram". */
   offload?: Record<string, Accelerator>;
 }
@@ -83,6 +86,11 @@ export async function compileModel(file: string, opts: CompileOptions = {}): Pro
   if (opts.soi) {
     step(`soi (k = ${opts.soi.k}, ${opts.soi.mode ?? "hold"})`);
     ({ graph: g, report: soi } = applySoi(g, opts.soi, streamOpts));
+  }
+  if (opts.ternary?.length) {
+    if (mode !== "int8") bad(`${file}: --ternary needs --quantize int8 (its kernel sums int8 activations; float weights would gain nothing)`);
+    step("ternary");
+    applyTernary(g, opts.ternary);
   }
   const floatGraph = g;
   let calib: Array<Record<string, Value>> | undefined;

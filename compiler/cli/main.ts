@@ -51,6 +51,8 @@ Exit codes: 0 ok, 1 internal failure, 2 bad input.`,
                            extrapolate (linearly from the two newest), predict (use the previous
                            deep step's result, so the deep path can run after the output)
   --soi-split <layer>      name of the first layer of the deep path
+  --ternary <layer|all>    ternary weights (TWN) for fully connected layers (repeatable; with
+                           --quantize int8): -m, 0 or m per weight, an additions-only kernel
   --offload <layer=acc>    run a layer on a host accelerator through imported functions
                            (repeatable): fpga-lstm (a Q-format LSTM, with --fixed) or rram (a
                            float Gemm/MatMul); the ABI is in compiler/emit/offload.ts. Without
@@ -105,7 +107,7 @@ async function compileCmd(argv: string[]): Promise<void> {
   const { values: v, positionals } = args("compile", argv, {
     out: { type: "string", short: "o" }, quantize: { type: "string" }, calibrate: { type: "string" }, fixed: { type: "string" },
     selftest: { type: "boolean" }, shape: { type: "string", multiple: true }, quiet: { type: "boolean", short: "q" }, stream: { type: "boolean" },
-    soi: { type: "string" }, "soi-mode": { type: "string" }, "soi-split": { type: "string" }, offload: { type: "string", multiple: true },
+    soi: { type: "string" }, "soi-mode": { type: "string" }, "soi-split": { type: "string" }, offload: { type: "string", multiple: true }, ternary: { type: "string", multiple: true },
   });
   if (v.help) return void console.log(HELP.compile);
   if (positionals.length !== 1) bad(`compile: expected one model file, got ${positionals.length} (see picojoule compile --help)`);
@@ -126,7 +128,7 @@ async function compileCmd(argv: string[]): Promise<void> {
   const progress = v.quiet || !process.stderr.isTTY ? undefined : (s: string) => process.stderr.write(`picojoule: ${s}...\n`);
   const c = await compileModel(model, {
     quantize, fixed, calibrate: v.calibrate as string | undefined, selftest: Boolean(v.selftest), shapes: parseShapes(v.shape as string[] | undefined), progress,
-    stream: Boolean(v.stream), soi, offload: v.offload ? parseOffload(v.offload as string[]) : undefined,
+    stream: Boolean(v.stream), soi, offload: v.offload ? parseOffload(v.offload as string[]) : undefined, ternary: v.ternary as string[] | undefined,
   });
   const files = writeOutputs(c, out);
   const m = c.manifest;

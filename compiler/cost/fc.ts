@@ -35,6 +35,14 @@ export const FC: Record<string, Formula> = {
     const [M, N, K] = [a.n(4), a.n(5), a.n(6)];
     return cost(M * N * K, 2 * M * N * (2 * K + (a.ptr(2) ? 1 : 0)), 2 * M * N);
   },
+  // fc_ternary_s8(a, idx, counts, bf, y, M, N, K, m, zy, mult, shift, qmin, qmax, kept): per
+  // row of A and output its two list lengths (u16 each), folded bias, multiplier and shift;
+  // per kept weight its u8 column and the activation there. Multiplies: m (the difference
+  // of sums) and the requantization, per output; none per weight
+  fc_ternary_s8(a) {
+    const [M, N] = [a.n(5), a.n(6)];
+    return cost(M * N * (a.mulBy(8, "int") + 1), M * (16 * N + 2 * a.n(14)), M * N);
+  },
   // gemm_f32(a, b, c, y, M, N, K, sam, sak, sbk, sbn, scm, scn, alpha, beta, lo, hi): per
   // output K MACs, alpha, and with C beta
   gemm_f32(a) {

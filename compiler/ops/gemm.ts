@@ -26,7 +26,7 @@
  * Kernels fc_q8 (int8 storage, W <= 8) and fc_q16 (int16, W 9 to 16) in
  * runtime-as/kernels/fc-q.ts; MatMul by a constant reuses them.
  */
-import { bad, shapeStr } from "../util/errors.js";
+import { bad, internal, shapeStr } from "../util/errors.js";
 import { freshName, isConst, makeValue, numel, tensor, type Data, type Graph, type Node, type Value } from "../ir/graph.js";
 import { clamp, mbqm, qCut, qFmt, qStorage, quantizeMultiplier } from "../ir/fixedpoint.js";
 import type { EmitCtx, FixedCtx, OpDef, QuantCtx } from "./types.js";
@@ -181,9 +181,46 @@ export function emitFcS8(node: Node, e: EmitCtx, d: Dims): void {
     for (let k = 0; k < d.K; k++) s += w[n * d.K + k];
     folded[n] = (b[n] - Math.imul(q.za, s)) | 0;
   }
+  if (node.attrs.ternary) return emitFcTernary(node, e, d, w, folded);
   e.call("gemm", "fc_s8", [
     e.addr(node.inputs[0]), e.addr(node.inputs[1]), e.data("bias_folded", "int32", folded), e.addr(node.outputs[0]),
     d.M, d.N, d.K, q.zy, e.data("mult", "int32", q.mult), e.data("shift", "int32", q.shift), q.qmin, q.qmax,
+  ]);
+}
+
+/**
+ * The magnitude m when every row's int8 weights are -m, 0 or m (one m for the layer),
+ * else undefined.
+ */
+export function ternaryMagnitude(w: ArrayLike<number>): number | undefined {
+  let m = 0;
+  for (let i = 0; i < w.length; i++) {
+    const v = Math.abs(w[i]);
+    if (v === 0) continue;
+    if (m === 0) m = v;
+    else if (v !== m) return undefined;
+  }
+  return m || 1;
+}
+
+/** fc_ternary_s8 (runtime-as/kernels/fc-ternary.ts): the u8 column lists and their lengths. */
+function emitFcTernary(node: Node, e: EmitCtx, d: Dims, w: ArrayLike<number>, folded: Int32Array): void {
+  const q = node.q!;
+  const m = ternaryMagnitude(w);
+  if (m === undefined) internal(`${where(e.g, node)}: ternary layer with int8 weights of more than one magnitude`);
+  if (d.K > 256) internal(`${where(e.g, node)}: ternary layer with K = ${d.K} > 256`);
+  const idx: number[] = [], counts: number[] = [];
+  for (let n = 0; n < d.N; n++) {
+    const row = Array.from({ length: d.K }, (_, k) => w[n * d.K + k]);
+    const plus = row.flatMap((v, k) => (v > 0 ? [k] : [])), minus = row.flatMap((v, k) => (v < 0 ? [k] : []));
+    idx.push(...plus, ...minus);
+    counts.push(plus.length, minus.length);
+  }
+  e.call("fc-ternary", "fc_ternary_s8", [
+    e.addr(node.inputs[0]), e.data("ternary_columns", "uint8", idx.length ? idx : [0]), e.data("ternary_counts", "int16", counts),
+    e.data("bias_folded", "int32", folded), e.addr(node.outputs[0]),
+    d.M, d.N, d.K, m!, q.zy, e.data("mult", "int32", q.mult), e.data("shift", "int32", q.shift), q.qmin, q.qmax,
+    idx.length, // the number of kept weights, for the cost formula (compiler/cost/fc.ts); the kernel ignores it
   ]);
 }
 
