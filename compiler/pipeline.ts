@@ -6,6 +6,7 @@
  */
 import { applyOffload, type Accelerator } from "./passes/offload.js";
 import { applyTernary } from "./passes/ternary.js";
+import { applyPrune } from "./passes/prune.js";
 import { mkdirSync, mkdtempSync, renameSync, rmSync, writeFileSync, existsSync, readdirSync } from "node:fs";
 import { basename, dirname, join, resolve } from "node:path";
 import { bad } from "./util/errors.js";
@@ -48,6 +49,8 @@ export interface CompileOptions {
   stream?: boolean | StreamOptions;
   /** SOI (passes/soi.ts): the deep path runs every k-th step; with or without streaming. */
   soi?: SoiOptions;
+  /** Magnitude pruning (passes/prune.ts): layer name (or "*" for every fully connected layer) -> sparsity in [0, 1). */
+  prune?: Record<string, number>;
   /** Ternary weights (passes/ternary.ts): layer names, or ["all"]; int8 only. */
   ternary?: string[];
   /** Layers run by host accelerators (passes/offload.ts): layer name -> "fpga-lstm" | "rram". */
@@ -86,6 +89,10 @@ export async function compileModel(file: string, opts: CompileOptions = {}): Pro
   if (opts.soi) {
     step(`soi (k = ${opts.soi.k}, ${opts.soi.mode ?? "hold"})`);
     ({ graph: g, report: soi } = applySoi(g, opts.soi, streamOpts));
+  }
+  if (opts.prune && Object.keys(opts.prune).length) {
+    step("prune");
+    applyPrune(g, opts.prune);
   }
   if (opts.ternary?.length) {
     if (mode !== "int8") bad(`${file}: --ternary needs --quantize int8 (its kernel sums int8 activations; float weights would gain nothing)`);

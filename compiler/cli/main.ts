@@ -17,6 +17,7 @@ import { encodeNpy, readNpy, type NpyArray } from "../util/npy.js";
 import { inspectModel, fmtMacs } from "./inspect.js";
 import { PROFILE_HELP, profileCommand } from "./profile.js";
 import { parseOffload } from "../passes/offload.js";
+import { parsePrune } from "../passes/prune.js";
 import type { UpsampleMode } from "../ops/time-upsample.js";
 
 const HELP: Record<string, string> = {
@@ -51,6 +52,9 @@ Exit codes: 0 ok, 1 internal failure, 2 bad input.`,
                            extrapolate (linearly from the two newest), predict (use the previous
                            deep step's result, so the deep path can run after the output)
   --soi-split <layer>      name of the first layer of the deep path
+  --prune <s|layer=s>      magnitude pruning: the fraction s of each fully connected layer's
+                           smallest weights become 0 (repeatable); with --quantize int8 a
+                           layer sparse enough runs on the sparse kernel
   --ternary <layer|all>    ternary weights (TWN) for fully connected layers (repeatable; with
                            --quantize int8): -m, 0 or m per weight, an additions-only kernel
   --offload <layer=acc>    run a layer on a host accelerator through imported functions
@@ -107,7 +111,7 @@ async function compileCmd(argv: string[]): Promise<void> {
   const { values: v, positionals } = args("compile", argv, {
     out: { type: "string", short: "o" }, quantize: { type: "string" }, calibrate: { type: "string" }, fixed: { type: "string" },
     selftest: { type: "boolean" }, shape: { type: "string", multiple: true }, quiet: { type: "boolean", short: "q" }, stream: { type: "boolean" },
-    soi: { type: "string" }, "soi-mode": { type: "string" }, "soi-split": { type: "string" }, offload: { type: "string", multiple: true }, ternary: { type: "string", multiple: true },
+    soi: { type: "string" }, "soi-mode": { type: "string" }, "soi-split": { type: "string" }, offload: { type: "string", multiple: true }, ternary: { type: "string", multiple: true }, prune: { type: "string", multiple: true },
   });
   if (v.help) return void console.log(HELP.compile);
   if (positionals.length !== 1) bad(`compile: expected one model file, got ${positionals.length} (see picojoule compile --help)`);
@@ -129,6 +133,7 @@ async function compileCmd(argv: string[]): Promise<void> {
   const c = await compileModel(model, {
     quantize, fixed, calibrate: v.calibrate as string | undefined, selftest: Boolean(v.selftest), shapes: parseShapes(v.shape as string[] | undefined), progress,
     stream: Boolean(v.stream), soi, offload: v.offload ? parseOffload(v.offload as string[]) : undefined, ternary: v.ternary as string[] | undefined,
+    prune: v.prune ? parsePrune(v.prune as string[]) : undefined,
   });
   const files = writeOutputs(c, out);
   const m = c.manifest;

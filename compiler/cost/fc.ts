@@ -43,6 +43,13 @@ export const FC: Record<string, Formula> = {
     const [M, N] = [a.n(5), a.n(6)];
     return cost(M * N * (a.mulBy(8, "int") + 1), M * (16 * N + 2 * a.n(14)), M * N);
   },
+  // fc_sparse_s8(a, pairs, counts, bf, y, M, N, K, zy, mult, shift, qmin, qmax, kept): per row
+  // of A and output the row's count (u16), folded bias, multiplier and shift; per kept
+  // weight its pair (value, column) and the activation there, and one MAC; requantization
+  fc_sparse_s8(a) {
+    const [M, N, kept] = [a.n(5), a.n(6), a.n(13)];
+    return cost(M * (kept + N), M * (14 * N + 3 * kept), M * N);
+  },
   // gemm_f32(a, b, c, y, M, N, K, sam, sak, sbk, sbn, scm, scn, alpha, beta, lo, hi): per
   // output K MACs, alpha, and with C beta
   gemm_f32(a) {

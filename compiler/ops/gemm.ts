@@ -182,6 +182,7 @@ export function emitFcS8(node: Node, e: EmitCtx, d: Dims): void {
     folded[n] = (b[n] - Math.imul(q.za, s)) | 0;
   }
   if (node.attrs.ternary) return emitFcTernary(node, e, d, w, folded);
+  if (sparseWins(w, d.K)) return emitFcSparse(node, e, d, w, folded);
   e.call("gemm", "fc_s8", [
     e.addr(node.inputs[0]), e.addr(node.inputs[1]), e.data("bias_folded", "int32", folded), e.addr(node.outputs[0]),
     d.M, d.N, d.K, q.zy, e.data("mult", "int32", q.mult), e.data("shift", "int32", q.shift), q.qmin, q.qmax,
@@ -201,6 +202,41 @@ export function ternaryMagnitude(w: ArrayLike<number>): number | undefined {
     else if (v !== m) return undefined;
   }
   return m || 1;
+}
+
+/**
+ * Whether the sparse kernel beats the dense one on these int8 weights: K <= 256 (one-byte
+ * columns) and a density below 0.5. The instrumented kernels (test/ops/fc-sparse.test.ts)
+ * run about 13 wasm instructions per kept weight (with the row's overhead) against 6.9 per
+ * dense MAC, so the two meet near a density of 0.53; 0.5 keeps the sparse kernel ahead. Its
+ * weights then take 2 bytes per kept value, fewer than the dense K per row.
+ */
+export const SPARSE_MAX_DENSITY = 0.5;
+export function sparseWins(w: ArrayLike<number>, K: number): boolean {
+  if (K > 256) return false;
+  let nz = 0;
+  for (let i = 0; i < w.length; i++) if (w[i] !== 0) nz++;
+  return nz <= SPARSE_MAX_DENSITY * w.length;
+}
+
+/** fc_sparse_s8 (runtime-as/kernels/fc-sparse.ts): (value, column) pairs and per-row counts. */
+function emitFcSparse(node: Node, e: EmitCtx, d: Dims, w: ArrayLike<number>, folded: Int32Array): void {
+  const q = node.q!;
+  const pairs: number[] = [], counts: number[] = [];
+  for (let n = 0; n < d.N; n++) {
+    let c = 0;
+    for (let k = 0; k < d.K; k++) {
+      const v = w[n * d.K + k];
+      if (v !== 0) { pairs.push(v & 255, k); c++; }
+    }
+    counts.push(c);
+  }
+  e.call("fc-sparse", "fc_sparse_s8", [
+    e.addr(node.inputs[0]), e.data("sparse_pairs", "uint8", pairs.length ? pairs : [0]), e.data("sparse_counts", "int16", counts),
+    e.data("bias_folded", "int32", folded), e.addr(node.outputs[0]),
+    d.M, d.N, d.K, q.zy, e.data("mult", "int32", q.mult), e.data("shift", "int32", q.shift), q.qmin, q.qmax,
+    pairs.length / 2, // the number of kept weights, for the cost formula (compiler/cost/fc.ts); the kernel ignores it
+  ]);
 }
 
 /** fc_ternary_s8 (runtime-as/kernels/fc-ternary.ts): the u8 column lists and their lengths. */

@@ -1,0 +1,47 @@
+/**
+ * --prune <s> or --prune <layer>=<s>: magnitude pruning after training. In each chosen fully
+ * connected Gemm the fraction s of its weights with the smallest |w| become 0 (ties broken
+ * by position, so the result is deterministic). Runs on the float graph before calibration,
+ * so calibration and every later stage see the pruned model. Whether the zeros pay off is
+ * decided at emit (ops/gemm.ts): an int8 layer with few enough non-zero weights runs on the
+ * sparse kernel, and that holds as well for models that arrive already pruned.
+ * Refused with the layer named: a sparsity outside [0, 1), a name that is no fully
+ * connected Gemm.
+ */
+import { bad } from "../util/errors.js";
+import { tensor, type Graph } from "../ir/graph.js";
+import { where } from "../ops/util.js";
+
+/** "0.8" (every fully connected layer) or "name=0.8" pairs into layer -> sparsity ("*" for all). */
+export function parsePrune(list: string[]): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const s of list) {
+    const i = s.lastIndexOf("=");
+    const [name, v] = i < 0 ? ["*", s] : [s.slice(0, i), s.slice(i + 1)];
+    const x = Number(v);
+    if (v.trim() === "" || !Number.isFinite(x) || x < 0 || x >= 1) bad(`--prune ${s}: the sparsity must be a number in [0, 1), e.g. 0.8 for 80% zeros`);
+    out[name] = x;
+  }
+  return out;
+}
+
+export function applyPrune(g: Graph, prune: Record<string, number>): void {
+  const fc = g.nodes.filter((n) => n.op === "Gemm" && n.attrs.canonical);
+  for (const name of Object.keys(prune)) {
+    if (name === "*") continue;
+    const node = g.nodes.find((n) => n.name === name);
+    if (!node) bad(`--prune ${name}=${prune[name]}: no layer '${name}' in ${g.source}; fully connected layers: ${fc.map((n) => `'${n.name}'`).join(", ") || "none"}`);
+    if (!fc.includes(node!)) bad(`--prune ${name}=${prune[name]}: ${where(g, node!)} is not a fully connected Gemm; pruning applies to those`);
+  }
+  for (const node of fc) {
+    const s = prune[node.name] ?? prune["*"];
+    if (!s) continue;
+    const w = tensor(g, node.inputs[1]);
+    const d = Float32Array.from(w.data!);
+    const order = Array.from(d.keys()).sort((i, j) => Math.abs(d[i]) - Math.abs(d[j]) || i - j);
+    for (const i of order.slice(0, Math.round(s * d.length))) d[i] = 0;
+    const name = `${node.inputs[1]}::pruned`; // a copy: a weight shared with another layer stays whole there
+    g.tensors.set(name, { ...w, name, data: d });
+    node.inputs[1] = name;
+  }
+}
