@@ -10,6 +10,17 @@ import { cost, type Formula } from "./types.js";
 
 const split = (N: number) => ({ N4: Math.floor(N / 4), R: N % 4 });
 
+/**
+ * Estimated wasm instructions of one row of A through the int8 fully connected kernels, from
+ * their measured costs (the instrumented kernels; test/ops/fc-sparse and fc-ternary print
+ * the counts): dense fc_s8 6.9 per MAC; sparse about 12.4 per kept weight and 50 per output
+ * row; ternary about 9.5 per kept weight and 60 per row. An estimate to choose a kernel by,
+ * unlike the exact formulas below.
+ */
+export function fcInstructions(N: number, K: number, kept: number): { dense: number; sparse: number; ternary: number } {
+  return { dense: 6.9 * N * K + 2 * N, sparse: 12.4 * kept + 50 * N, ternary: 9.5 * kept + 60 * N };
+}
+
 export const FC: Record<string, Formula> = {
   // fc_f32(a, w, b, y, M, N, K, lo, hi): a pass reads K activations, 4K weights and four
   // biases; a single channel K + K values and one bias

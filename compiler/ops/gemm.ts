@@ -32,6 +32,7 @@ import { clamp, mbqm, qCut, qFmt, qStorage, quantizeMultiplier } from "../ir/fix
 import type { EmitCtx, FixedCtx, OpDef, QuantCtx } from "./types.js";
 import { actBounds, actFixedBounds, actQBounds, attrFloat, attrInt, bcastStrides, clampF, f32, inT, outT, where } from "./util.js";
 import { quantizeBias } from "./conv.js";
+import { fcInstructions } from "../cost/fc.js";
 
 interface Dims { M: number; N: number; K: number }
 
@@ -181,8 +182,9 @@ export function emitFcS8(node: Node, e: EmitCtx, d: Dims): void {
     for (let k = 0; k < d.K; k++) s += w[n * d.K + k];
     folded[n] = (b[n] - Math.imul(q.za, s)) | 0;
   }
-  if (node.attrs.ternary) return emitFcTernary(node, e, d, w, folded);
-  if (sparseWins(w, d.K)) return emitFcSparse(node, e, d, w, folded);
+  const kind = fcKernelFor(w, d, !!node.attrs.ternary);
+  if (kind === "ternary") return emitFcTernary(node, e, d, w, folded);
+  if (kind === "sparse") return emitFcSparse(node, e, d, w, folded);
   e.call("gemm", "fc_s8", [
     e.addr(node.inputs[0]), e.addr(node.inputs[1]), e.data("bias_folded", "int32", folded), e.addr(node.outputs[0]),
     d.M, d.N, d.K, q.zy, e.data("mult", "int32", q.mult), e.data("shift", "int32", q.shift), q.qmin, q.qmax,
@@ -205,18 +207,20 @@ export function ternaryMagnitude(w: ArrayLike<number>): number | undefined {
 }
 
 /**
- * Whether the sparse kernel beats the dense one on these int8 weights: K <= 256 (one-byte
- * columns) and a density below 0.5. The instrumented kernels (test/ops/fc-sparse.test.ts)
- * run about 13 wasm instructions per kept weight (with the row's overhead) against 6.9 per
- * dense MAC, so the two meet near a density of 0.53; 0.5 keeps the sparse kernel ahead. Its
- * weights then take 2 bytes per kept value, fewer than the dense K per row.
+ * Which int8 fully connected kernel runs these weights: the one with the fewest estimated
+ * wasm instructions (FC_INSTRUCTIONS, measured on the instrumented kernels) among those that
+ * can: dense always; sparse with K <= 256 when it also stores fewer bytes (2 per kept
+ * weight and 2 per row against K per row); ternary with K <= 256 for a layer ternarized by
+ * --ternary. Each is bit-exact with the integer interpreter, so the choice changes only cost.
  */
-export const SPARSE_MAX_DENSITY = 0.5;
-export function sparseWins(w: ArrayLike<number>, K: number): boolean {
-  if (K > 256) return false;
-  let nz = 0;
-  for (let i = 0; i < w.length; i++) if (w[i] !== 0) nz++;
-  return nz <= SPARSE_MAX_DENSITY * w.length;
+export function fcKernelFor(w: ArrayLike<number>, d: Dims, ternary: boolean): "dense" | "sparse" | "ternary" {
+  let kept = 0;
+  for (let i = 0; i < w.length; i++) if (w[i] !== 0) kept++;
+  const est = fcInstructions(d.N, d.K, kept);
+  let best: "dense" | "sparse" | "ternary" = "dense";
+  if (d.K <= 256 && 2 * kept + 2 * d.N < d.N * d.K && est.sparse < est[best]) best = "sparse";
+  if (ternary && d.K <= 256 && ternaryMagnitude(w) !== undefined && est.ternary < est[best]) best = "ternary";
+  return best;
 }
 
 /** fc_sparse_s8 (runtime-as/kernels/fc-sparse.ts): (value, column) pairs and per-row counts. */

@@ -3,8 +3,8 @@
 // row's count as a u16 in `counts` (K <= 256). A pair's two bytes are read with immediate
 // offsets and the loop is unrolled by eight pairs (then four, then one at a time), about 12
 // wasm instructions per kept weight with the row's overhead against 6.9 per MAC for the
-// dense fc_s8, so the compiler picks this kernel only
-// below a density where it wins (ops/gemm.ts). With fc_s8's folded bias (bias[n] -
+// dense fc_s8, so the compiler picks this kernel only where its estimate is lower and it
+// stores fewer bytes (ops/gemm.ts fcKernelFor). With fc_s8's folded bias (bias[n] -
 // za sum_k w[n, k]) the result equals the integer interpreter's bit for bit. `kept` (the
 // number of pairs) is for the compiler's cost formula only.
 import { clampi, mbqm } from "../fixedpoint";

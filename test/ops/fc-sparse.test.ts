@@ -1,6 +1,7 @@
 // Magnitude pruning (--prune, passes/prune.ts) and the sparse int8 fully connected kernel
 // (runtime-as/kernels/fc-sparse.ts): the pruning rule on a row worked by hand; the sparse
-// kernel picked below density 0.5 and the dense one above; bit-exact with the integer
+// kernel picked where its estimated instructions and its bytes are fewer, the dense one
+// otherwise; bit-exact with the integer
 // interpreter across sparsities, shapes with every N % 4, batches of rows, all-zero rows, a
 // fused Relu and inputs far outside the calibrated range; analytic costs equal the counted
 // ones; at 80% sparsity on a 256 -> 64 layer the counted instructions and the weight bytes
