@@ -6,8 +6,7 @@
  * or JSON (--json), and writes an HTML report (--html). A module that does not fit the
  * target is reported in full and then exits 2, so scripts can gate on it.
  */
-import { writeFileSync } from "node:fs";
-import { readFileSync } from "node:fs";
+import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { bad } from "../util/errors.js";
 import { readNpy } from "../util/npy.js";
