@@ -10,15 +10,17 @@ import { cost, type Formula } from "./types.js";
 
 const split = (N: number) => ({ N4: Math.floor(N / 4), R: N % 4 });
 
+const SPARSE_PER_PAIR = 24, SPARSE_PER_ROW = 50;
+
 /**
  * Estimated wasm instructions of one row of A through the int8 fully connected kernels, from
  * their measured costs (the instrumented kernels; test/ops/fc-sparse and fc-ternary print
- * the counts): dense fc_s8 6.9 per MAC; sparse about 12.4 per kept weight and 50 per output
- * row; ternary about 9.5 per kept weight and 60 per row. An estimate to choose a kernel by,
- * unlike the exact formulas below.
+ * the counts): dense fc_s8 6.9 per MAC; sparse about 24 per pair of kept weights (fillers
+ * included: ops/gemm.ts sparseLayout) and 50 per output row; ternary about 9.5 per kept
+ * weight and 60 per row. An estimate to choose a kernel by, unlike the exact formulas below.
  */
-export function fcInstructions(N: number, K: number, kept: number): { dense: number; sparse: number; ternary: number } {
-  return { dense: 6.9 * N * K + 2 * N, sparse: 12.4 * kept + 50 * N, ternary: 9.5 * kept + 60 * N };
+export function fcInstructions(N: number, K: number, kept: number, pairs = kept): { dense: number; sparse: number; ternary: number } {
+  return { dense: 6.9 * N * K + 2 * N, sparse: SPARSE_PER_PAIR * pairs + SPARSE_PER_ROW * N, ternary: 9.5 * kept + 60 * N };
 }
 
 export const FC: Record<string, Formula> = {
@@ -54,12 +56,14 @@ export const FC: Record<string, Formula> = {
     const [M, N] = [a.n(5), a.n(6)];
     return cost(M * N * (a.mulBy(8, "int") + 1), M * (16 * N + 2 * a.n(14)), M * N);
   },
-  // fc_sparse_s8(a, pairs, counts, bf, y, M, N, K, zy, mult, shift, qmin, qmax, kept): per row
-  // of A and output the row's count (u16), folded bias, multiplier and shift; per kept
-  // weight its pair (value, column) and the activation there, and one MAC; requantization
+  // fc_sparse_s8(a, w, counts, bf, y, M, N, K, zy, mult, shift, qmin, qmax, pairs, odd): per
+  // row of A the copy of K activations to the low scratch (read and written); per output
+  // its pair count (u8), folded bias, multiplier and shift; per pair two MACs (a filler's
+  // too), in a quad 3.5 bytes of weights and columns and two activations, an odd last pair
+  // four bytes and two activations; requantization
   fc_sparse_s8(a) {
-    const [M, N, kept] = [a.n(5), a.n(6), a.n(13)];
-    return cost(M * (kept + N), M * (14 * N + 3 * kept), M * N);
+    const [M, N, K, pairs, odd] = [a.n(5), a.n(6), a.n(7), a.n(13), a.n(14)];
+    return cost(M * (2 * pairs + N), M * (K + 13 * N) + M * (11 * (pairs - odd) + 12 * odd) / 2, M * (K + N));
   },
   // gemm_f32(a, b, c, y, M, N, K, sam, sak, sbk, sbn, scm, scn, alpha, beta, lo, hi): per
   // output K MACs, alpha, and with C beta

@@ -51,6 +51,10 @@ export const MARK_DECL_PROFILE = `@external("pj", "mark") declare function ${MAR
 
 export interface Emitted {
   source: string;
+  /** Address of the arena: ARENA_BASE, or above the low scratch when a kernel uses one (EmitCtx.scratch). */
+  arenaBase: number;
+  /** Bytes of the low scratch at address 0 (0: none). */
+  scratchBytes: number;
   /** Every kernel call, in the order of the source. */
   calls: KernelCall[];
   /** Layers run by the host's accelerators (--offload). */
@@ -96,6 +100,7 @@ export function emitAssemblyScript(g: Graph, plan: MemoryPlan, selftest?: SelfTe
   const externals: string[] = [];
   const offloads: OffloadInfo[] = [];
   const arenaAddr = (off: number) => (off === 0 ? "A" : `A + ${off}`);
+  let scratchBytes = 0;
 
   const unique = (base: string) => {
     let name = ident(base);
@@ -160,6 +165,9 @@ export function emitAssemblyScript(g: Graph, plan: MemoryPlan, selftest?: SelfTe
       calls.push({ layer: current, kernel: fn, args: [...args] });
       body.push(`  if (${fn}(${args.join(", ")}) != 0) unreachable(); // the accelerator failed`);
     },
+    scratch(bytes) {
+      scratchBytes = Math.max(scratchBytes, bytes);
+    },
   };
 
   let deferredBody = -1;
@@ -185,8 +193,9 @@ export function emitAssemblyScript(g: Graph, plan: MemoryPlan, selftest?: SelfTe
   body.push(`  ${MARK}(-1);`);
   if (deferred.length) deferred.push(`  ${MARK}(-1);`);
 
-  const inputAddrs = g.inputs.map((n) => ARENA_BASE + plan.offsets.get(n)!);
-  const outputAddrs = g.outputs.map((n) => ARENA_BASE + plan.offsets.get(n)!);
+  const arenaBase = Math.max(ARENA_BASE, Math.ceil(scratchBytes / 16) * 16);
+  const inputAddrs = g.inputs.map((n) => arenaBase + plan.offsets.get(n)!);
+  const outputAddrs = g.outputs.map((n) => arenaBase + plan.offsets.get(n)!);
   const ioFn = (name: string, vals: number[]) =>
     `export function ${name}(i: i32): usize {\n${vals.map((v, i) => `  if (i == ${i}) return ${v};`).join("\n")}\n  return 0;\n}`;
   const bytesOf = (names: string[]) => names.map((n) => { const t = tensor(g, n); return numel(t.shape) * dtypeBytes(t.dtype); });
@@ -233,17 +242,18 @@ export function emitAssemblyScript(g: Graph, plan: MemoryPlan, selftest?: SelfTe
     selftestSrc = `\n/** Runs the embedded golden inputs; returns the number of output elements that differ from the reference. */\nexport function selftest(): i32 {\n${lines.join("\n")}\n}\n`;
   }
 
-  const memoryBase = Math.ceil((ARENA_BASE + plan.arenaBytes) / 16) * 16;
+  const memoryBase = Math.ceil((arenaBase + plan.arenaBytes) / 16) * 16;
   const importLines = [...imports.entries()].sort(([a], [b]) => (a < b ? -1 : 1))
     .map(([file, fns]) => `import { ${[...fns].sort().join(", ")} } from "./runtime-as/kernels/${file}";`);
   const fx = g.nodes.find((n) => n.q?.fixed)?.q?.fixed;
   const mode = fx ? `Q${fx.m}.${fx.f}` : g.nodes.some((n) => n.q) ? "int8" : "float32";
   const source = [
     `// ${basename(g.source)} compiled by picojoule ${version()} (${mode}). Generated: edit the model, not this file.`,
-    `// Arena: ${plan.arenaBytes} bytes at address ${ARENA_BASE} (lower bound ${plan.lowerBound}); constants start at ${memoryBase}.`,
+    `// Arena: ${plan.arenaBytes} bytes at address ${arenaBase} (lower bound ${plan.lowerBound}); constants start at ${memoryBase}.`,
+    ...(scratchBytes ? [`// Low scratch: ${scratchBytes} bytes at address 0, below the arena (a row of activations for the sparse kernel).`] : []),
     ...importLines,
     "",
-    `const A: usize = ${ARENA_BASE};`,
+    `const A: usize = ${arenaBase};`,
     MARK_DECL,
     ...(externals.length ? ["// offloaded layers: host functions (compiler/emit/offload.ts documents the ABI)", ...externals] : []),
     "",
@@ -267,7 +277,7 @@ export function emitAssemblyScript(g: Graph, plan: MemoryPlan, selftest?: SelfTe
     `export function arena_bytes(): i32 { return ${plan.arenaBytes}; }`,
     selftestSrc,
   ].join("\n");
-  return { source, calls, offloads, memoryBase, inputAddrs, outputAddrs };
+  return { source, arenaBase, scratchBytes, calls, offloads, memoryBase, inputAddrs, outputAddrs };
 }
 
 /**

@@ -9,7 +9,7 @@ import { dtypeBytes, numel, tensor, type Graph } from "../ir/graph.js";
 import { opDef } from "../ops/table.js";
 import type { MemoryPlan } from "../passes/plan-memory.js";
 import type { AscResult } from "./asc.js";
-import { ARENA_BASE, type Emitted } from "./assemblyscript.js";
+import type { Emitted } from "./assemblyscript.js";
 import type { OffloadInfo } from "./offload.js";
 import { version } from "../util/paths.js";
 import { callsCost, STEADY, type KernelCost } from "../cost/kernels.js";
@@ -53,6 +53,8 @@ export interface Manifest {
   outputs: IOInfo[];
   memory: {
     arenaBase: number;
+    /** Bytes of the low scratch at address 0, below the arena, when a kernel uses one (the sparse fully connected kernel). */
+    scratchBytes?: number;
     arenaBytes: number;
     arenaLowerBound: number;
     /** Address of the first constant (data segments start here; the arena lies below). */
@@ -138,7 +140,7 @@ export function buildManifest(g: Graph, plan: MemoryPlan, em: Emitted, asc: AscR
     inputs: io(g.inputs, em.inputAddrs),
     outputs: io(g.outputs, em.outputAddrs),
     memory: {
-      arenaBase: ARENA_BASE, arenaBytes: plan.arenaBytes, arenaLowerBound: plan.lowerBound,
+      arenaBase: em.arenaBase, ...(em.scratchBytes ? { scratchBytes: em.scratchBytes } : {}), arenaBytes: plan.arenaBytes, arenaLowerBound: plan.lowerBound,
       constantBase: em.memoryBase, constantBytes: asc.dataEnd - em.memoryBase, dataEnd: asc.dataEnd, heapBase: asc.heapBase,
       pages: asc.memoryPages, wasmBytes: asc.wasm.length,
       ...(largestTensor ? { largestTensor } : {}),

@@ -207,39 +207,77 @@ export function ternaryMagnitude(w: ArrayLike<number>): number | undefined {
 }
 
 /**
+ * The sparse kernel's layout of int8 weights [N, K] (runtime-as/kernels/fc-sparse.ts): per
+ * row, kept weights in pairs (absolute u8 column, then a partner within 16 columns, or a
+ * zero filler at the next column), two pairs to a seven-byte quad, an odd last pair in four
+ * bytes; `counts` the pairs per row (u8). Pairing is greedy from the left, which pairs as
+ * many neighbours as any pairing can (a maximum matching on a path). K <= 256.
+ */
+export function sparseLayout(w: ArrayLike<number>, N: number, K: number): { bytes: number[]; counts: number[]; pairs: number; kept: number } {
+  const bytes: number[] = [], counts: number[] = [];
+  let kept = 0, pairs = 0;
+  for (let n = 0; n < N; n++) {
+    const cols: number[] = [];
+    for (let k = 0; k < K; k++) if (w[n * K + k] !== 0) cols.push(k);
+    kept += cols.length;
+    const row: Array<[number, number, number, number]> = []; // v0, v1, c0, d
+    for (let i = 0; i < cols.length;) {
+      const c0 = cols[i];
+      if (i + 1 < cols.length && cols[i + 1] - c0 <= 16) {
+        row.push([w[n * K + c0], w[n * K + cols[i + 1]], c0, cols[i + 1] - c0 - 1]);
+        i += 2;
+      } else {
+        row.push([w[n * K + c0], 0, c0, 0]);
+        i += 1;
+      }
+    }
+    for (let i = 0; i + 1 < row.length; i += 2) {
+      const [a, b] = [row[i], row[i + 1]];
+      bytes.push(a[0] & 255, a[1] & 255, b[0] & 255, b[1] & 255, a[2], b[2], a[3] | (b[3] << 4));
+    }
+    if (row.length & 1) {
+      const a = row[row.length - 1];
+      bytes.push(a[0] & 255, a[1] & 255, a[2], a[3]);
+    }
+    counts.push(row.length);
+    pairs += row.length;
+  }
+  return { bytes, counts, pairs, kept };
+}
+
+/**
  * Which int8 fully connected kernel runs these weights: the one with the fewest estimated
- * wasm instructions (FC_INSTRUCTIONS, measured on the instrumented kernels) among those that
- * can: dense always; sparse with K <= 256 when it also stores fewer bytes (2 per kept
- * weight and 2 per row against K per row); ternary with K <= 256 for a layer ternarized by
- * --ternary. Each is bit-exact with the integer interpreter, so the choice changes only cost.
+ * wasm instructions (fcInstructions, measured on the instrumented kernels) among those that
+ * can: dense always; sparse with K <= 256 when its layout (sparseLayout: weights and
+ * per-row counts) also takes fewer bytes than the dense K per row; ternary with K <= 256
+ * for a layer ternarized by --ternary. Each is bit-exact with the integer interpreter, so
+ * the choice changes only cost. The sparse kernel also needs K + 1 bytes of low scratch.
  */
 export function fcKernelFor(w: ArrayLike<number>, d: Dims, ternary: boolean): "dense" | "sparse" | "ternary" {
   let kept = 0;
   for (let i = 0; i < w.length; i++) if (w[i] !== 0) kept++;
-  const est = fcInstructions(d.N, d.K, kept);
   let best: "dense" | "sparse" | "ternary" = "dense";
-  if (d.K <= 256 && 2 * kept + 2 * d.N < d.N * d.K && est.sparse < est[best]) best = "sparse";
+  let est = fcInstructions(d.N, d.K, kept, kept);
+  if (d.K <= 256 && 2 * kept < d.N * d.K) {
+    const lay = sparseLayout(w, d.N, d.K);
+    est = fcInstructions(d.N, d.K, kept, lay.pairs);
+    if (lay.bytes.length + lay.counts.length < d.N * d.K && est.sparse < est[best]) best = "sparse";
+  }
   if (ternary && d.K <= 256 && ternaryMagnitude(w) !== undefined && est.ternary < est[best]) best = "ternary";
   return best;
 }
 
-/** fc_sparse_s8 (runtime-as/kernels/fc-sparse.ts): (value, column) pairs and per-row counts. */
+/** fc_sparse_s8 (runtime-as/kernels/fc-sparse.ts): quads of kept weights, pairs per row, K + 1 bytes of low scratch. */
 function emitFcSparse(node: Node, e: EmitCtx, d: Dims, w: ArrayLike<number>, folded: Int32Array): void {
   const q = node.q!;
-  const pairs: number[] = [], counts: number[] = [];
-  for (let n = 0; n < d.N; n++) {
-    let c = 0;
-    for (let k = 0; k < d.K; k++) {
-      const v = w[n * d.K + k];
-      if (v !== 0) { pairs.push(v & 255, k); c++; }
-    }
-    counts.push(c);
-  }
+  const lay = sparseLayout(w, d.N, d.K);
+  e.scratch(d.K + 1);
   e.call("fc-sparse", "fc_sparse_s8", [
-    e.addr(node.inputs[0]), e.data("sparse_pairs", "uint8", pairs.length ? pairs : [0]), e.data("sparse_counts", "int16", counts),
+    e.addr(node.inputs[0]), e.data("sparse_weights", "uint8", lay.bytes.length ? lay.bytes : [0]), e.data("sparse_pairs", "uint8", lay.counts),
     e.data("bias_folded", "int32", folded), e.addr(node.outputs[0]),
     d.M, d.N, d.K, q.zy, e.data("mult", "int32", q.mult), e.data("shift", "int32", q.shift), q.qmin, q.qmax,
-    pairs.length / 2, // the number of kept weights, for the cost formula (compiler/cost/fc.ts); the kernel ignores it
+    // for the cost formula (compiler/cost/fc.ts); the kernel ignores them: all pairs, rows with an odd last pair
+    lay.pairs, lay.counts.filter((c) => c & 1).length,
   ]);
 }
 

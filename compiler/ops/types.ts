@@ -56,6 +56,12 @@ export interface EmitCtx {
   external(decl: string): void;
   /** Emits a call of a host import; the module traps if it returns non-zero. */
   hostCall(fn: string, args: Array<string | number>): void;
+  /**
+   * Reserves the low scratch: addresses [0, bytes) below the arena, shared by every kernel
+   * that uses it (one kernel call at a time). The sparse kernel copies a row of activations
+   * there so that a stored byte column is the activation's address (kernels/fc-sparse.ts).
+   */
+  scratch(bytes: number): void;
 }
 
 export interface OpDef {
