@@ -7,6 +7,7 @@
 import { applyOffload, type Accelerator } from "./passes/offload.js";
 import { applyTernary } from "./passes/ternary.js";
 import { applyPrune } from "./passes/prune.js";
+import { applyLowrank } from "./passes/lowrank.js";
 import { mkdirSync, mkdtempSync, renameSync, rmSync, writeFileSync, existsSync, readdirSync } from "node:fs";
 import { basename, dirname, join, resolve } from "node:path";
 import { bad } from "./util/errors.js";
@@ -49,6 +50,8 @@ export interface CompileOptions {
   stream?: boolean | StreamOptions;
   /** SOI (passes/soi.ts): the deep path runs every k-th step; with or without streaming. */
   soi?: SoiOptions;
+  /** Low-rank factors (passes/lowrank.ts): layer name (or "*") -> rank (integer >= 1) or energy share in (0, 1). */
+  lowrank?: Record<string, number>;
   /** Magnitude pruning (passes/prune.ts): layer name (or "*" for every fully connected layer) -> sparsity in [0, 1). */
   prune?: Record<string, number>;
   /** Ternary weights (passes/ternary.ts): layer names, or ["all"]; int8 only. */
@@ -89,6 +92,12 @@ export async function compileModel(file: string, opts: CompileOptions = {}): Pro
   if (opts.soi) {
     step(`soi (k = ${opts.soi.k}, ${opts.soi.mode ?? "hold"})`);
     ({ graph: g, report: soi } = applySoi(g, opts.soi, streamOpts));
+  }
+  if (opts.lowrank && Object.keys(opts.lowrank).length) {
+    step("lowrank");
+    for (const r of applyLowrank(g, opts.lowrank)) {
+      step(r.rank ? `  ${r.layer}: rank ${r.rank}, ${r.weightsBefore} -> ${r.weightsAfter} weights, ${(100 * r.energyKept).toFixed(1)}% of the energy kept` : `  ${r.layer}: left whole (that rank saves no weights there)`);
+    }
   }
   if (opts.prune && Object.keys(opts.prune).length) {
     step("prune");

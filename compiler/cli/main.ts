@@ -18,6 +18,7 @@ import { inspectModel, fmtMacs } from "./inspect.js";
 import { PROFILE_HELP, profileCommand } from "./profile.js";
 import { parseOffload } from "../passes/offload.js";
 import { parsePrune } from "../passes/prune.js";
+import { parseLowrank } from "../passes/lowrank.js";
 import type { UpsampleMode } from "../ops/time-upsample.js";
 
 const HELP: Record<string, string> = {
@@ -55,6 +56,9 @@ Exit codes: 0 ok, 1 internal failure, 2 bad input.`,
   --prune <s|layer=s>      magnitude pruning: the fraction s of each fully connected layer's
                            smallest weights become 0 (repeatable); with --quantize int8 a
                            layer sparse enough runs on the sparse kernel
+  --lowrank <r|layer=r>    low-rank factors (truncated SVD) of fully connected layers: W [N,K]
+                           becomes two layers through r units; r a rank, or a share in (0, 1)
+                           of the squared singular values to keep (repeatable)
   --ternary <layer|all>    ternary weights (TWN) for fully connected layers (repeatable; with
                            --quantize int8): -m, 0 or m per weight, an additions-only kernel
   --offload <layer=acc>    run a layer on a host accelerator through imported functions
@@ -111,7 +115,7 @@ async function compileCmd(argv: string[]): Promise<void> {
   const { values: v, positionals } = args("compile", argv, {
     out: { type: "string", short: "o" }, quantize: { type: "string" }, calibrate: { type: "string" }, fixed: { type: "string" },
     selftest: { type: "boolean" }, shape: { type: "string", multiple: true }, quiet: { type: "boolean", short: "q" }, stream: { type: "boolean" },
-    soi: { type: "string" }, "soi-mode": { type: "string" }, "soi-split": { type: "string" }, offload: { type: "string", multiple: true }, ternary: { type: "string", multiple: true }, prune: { type: "string", multiple: true },
+    soi: { type: "string" }, "soi-mode": { type: "string" }, "soi-split": { type: "string" }, offload: { type: "string", multiple: true }, ternary: { type: "string", multiple: true }, prune: { type: "string", multiple: true }, lowrank: { type: "string", multiple: true },
   });
   if (v.help) return void console.log(HELP.compile);
   if (positionals.length !== 1) bad(`compile: expected one model file, got ${positionals.length} (see picojoule compile --help)`);
@@ -134,6 +138,7 @@ async function compileCmd(argv: string[]): Promise<void> {
     quantize, fixed, calibrate: v.calibrate as string | undefined, selftest: Boolean(v.selftest), shapes: parseShapes(v.shape as string[] | undefined), progress,
     stream: Boolean(v.stream), soi, offload: v.offload ? parseOffload(v.offload as string[]) : undefined, ternary: v.ternary as string[] | undefined,
     prune: v.prune ? parsePrune(v.prune as string[]) : undefined,
+    lowrank: v.lowrank ? parseLowrank(v.lowrank as string[]) : undefined,
   });
   const files = writeOutputs(c, out);
   const m = c.manifest;
