@@ -54,6 +54,8 @@ export interface CompileOptions {
   lowrank?: Record<string, number>;
   /** Magnitude pruning (passes/prune.ts): layer name (or "*" for every fully connected layer) -> sparsity in [0, 1). */
   prune?: Record<string, number>;
+  /** Column-balanced pruning (passes/prune.ts): sub-columns of this many rows keep equal numbers of weights. */
+  pruneBalance?: number;
   /** Ternary weights (passes/ternary.ts): layer names, or ["all"]; int8 only. */
   ternary?: string[];
   /** Layers run by host accelerators (passes/offload.ts): layer name -> "fpga-lstm" | "rram". */
@@ -93,6 +95,7 @@ export async function compileModel(file: string, opts: CompileOptions = {}): Pro
     step(`soi (k = ${opts.soi.k}, ${opts.soi.mode ?? "hold"})`);
     ({ graph: g, report: soi } = applySoi(g, opts.soi, streamOpts));
   }
+  if (opts.pruneBalance !== undefined && !(opts.prune && Object.keys(opts.prune).length)) bad(`${file}: --prune-balance ${opts.pruneBalance} needs --prune <s> (the sparsity to balance)`);
   if (opts.lowrank && Object.keys(opts.lowrank).length) {
     step("lowrank");
     for (const r of applyLowrank(g, opts.lowrank)) {
@@ -101,7 +104,7 @@ export async function compileModel(file: string, opts: CompileOptions = {}): Pro
   }
   if (opts.prune && Object.keys(opts.prune).length) {
     step("prune");
-    applyPrune(g, opts.prune);
+    applyPrune(g, opts.prune, opts.pruneBalance);
   }
   if (opts.ternary?.length) {
     if (mode !== "int8") bad(`${file}: --ternary needs --quantize int8 (its kernel sums int8 activations; float weights would gain nothing)`);

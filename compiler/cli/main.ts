@@ -56,6 +56,8 @@ Exit codes: 0 ok, 1 internal failure, 2 bad input.`,
   --prune <s|layer=s>      magnitude pruning: the fraction s of each fully connected layer's
                            smallest weights become 0 (repeatable); with --quantize int8 a
                            layer sparse enough runs on the sparse kernel
+  --prune-balance <B>      column-balanced pruning (Spartus): each column's sub-columns of B rows
+                           keep the same number of weights
   --lowrank <r|layer=r>    low-rank factors (truncated SVD) of fully connected layers: W [N,K]
                            becomes two layers through r units; r a rank, or a share in (0, 1)
                            of the squared singular values to keep (repeatable)
@@ -115,7 +117,7 @@ async function compileCmd(argv: string[]): Promise<void> {
   const { values: v, positionals } = args("compile", argv, {
     out: { type: "string", short: "o" }, quantize: { type: "string" }, calibrate: { type: "string" }, fixed: { type: "string" },
     selftest: { type: "boolean" }, shape: { type: "string", multiple: true }, quiet: { type: "boolean", short: "q" }, stream: { type: "boolean" },
-    soi: { type: "string" }, "soi-mode": { type: "string" }, "soi-split": { type: "string" }, offload: { type: "string", multiple: true }, ternary: { type: "string", multiple: true }, prune: { type: "string", multiple: true }, lowrank: { type: "string", multiple: true },
+    soi: { type: "string" }, "soi-mode": { type: "string" }, "soi-split": { type: "string" }, offload: { type: "string", multiple: true }, ternary: { type: "string", multiple: true }, prune: { type: "string", multiple: true }, lowrank: { type: "string", multiple: true }, "prune-balance": { type: "string" },
   });
   if (v.help) return void console.log(HELP.compile);
   if (positionals.length !== 1) bad(`compile: expected one model file, got ${positionals.length} (see picojoule compile --help)`);
@@ -139,6 +141,7 @@ async function compileCmd(argv: string[]): Promise<void> {
     stream: Boolean(v.stream), soi, offload: v.offload ? parseOffload(v.offload as string[]) : undefined, ternary: v.ternary as string[] | undefined,
     prune: v.prune ? parsePrune(v.prune as string[]) : undefined,
     lowrank: v.lowrank ? parseLowrank(v.lowrank as string[]) : undefined,
+    pruneBalance: v["prune-balance"] === undefined ? undefined : Number(v["prune-balance"]),
   });
   const files = writeOutputs(c, out);
   const m = c.manifest;

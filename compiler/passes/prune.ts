@@ -5,8 +5,15 @@
  * so calibration and every later stage see the pruned model. Whether the zeros pay off is
  * decided at emit (ops/gemm.ts): an int8 layer with few enough non-zero weights runs on the
  * sparse kernel, and that holds as well for models that arrive already pruned.
+ * Column-balanced (--prune-balance B, Spartus' column-balanced targeted dropout applied after
+ * training): each column of W [N, K] (the weights of one input to all outputs, the unit a
+ * delta or column-wise kernel fetches) is cut into sub-columns of B consecutive rows, and
+ * each sub-column keeps the same number round((1 - s) B) of its largest |w| (a last, shorter
+ * sub-column keeps the same share of its length). Parallel hardware then gets equal work
+ * per processing element; on one wasm thread it is unstructured sparsity with a constraint,
+ * run by the same kernels, and its cost is the accuracy the constraint loses.
  * Refused with the layer named: a sparsity outside [0, 1), a name that is no fully
- * connected Gemm.
+ * connected Gemm, a block that is not a whole number >= 1.
  */
 import { bad } from "../util/errors.js";
 import { tensor, type Graph } from "../ir/graph.js";
@@ -25,7 +32,29 @@ export function parsePrune(list: string[]): Record<string, number> {
   return out;
 }
 
-export function applyPrune(g: Graph, prune: Record<string, number>): void {
+/** The magnitude-pruned copy of a row-major [N, K] matrix: the fraction s of smallest |w| (ties: lower index first) become 0. */
+export function pruneMagnitude(w: ArrayLike<number>, s: number): Float32Array {
+  const d = Float32Array.from(w);
+  const order = Array.from(d.keys()).sort((i, j) => Math.abs(d[i]) - Math.abs(d[j]) || i - j);
+  for (const i of order.slice(0, Math.round(s * d.length))) d[i] = 0;
+  return d;
+}
+
+/** Column-balanced pruning of [N, K]: every sub-column of B rows keeps round((1 - s) length) of its largest |w|. */
+export function pruneBalanced(w: ArrayLike<number>, N: number, K: number, s: number, B: number): Float32Array {
+  const d = Float32Array.from(w);
+  for (let k = 0; k < K; k++)
+    for (let r0 = 0; r0 < N; r0 += B) {
+      const rows = Array.from({ length: Math.min(B, N - r0) }, (_, i) => r0 + i);
+      const keep = Math.round((1 - s) * rows.length);
+      rows.sort((i, j) => Math.abs(d[j * K + k]) - Math.abs(d[i * K + k]) || i - j);
+      for (const n of rows.slice(keep)) d[n * K + k] = 0;
+    }
+  return d;
+}
+
+export function applyPrune(g: Graph, prune: Record<string, number>, balance?: number): void {
+  if (balance !== undefined && (!Number.isInteger(balance) || balance < 1)) bad(`--prune-balance ${balance}: the sub-column length must be a whole number of rows >= 1`);
   const fc = g.nodes.filter((n) => n.op === "Gemm" && n.attrs.canonical);
   for (const name of Object.keys(prune)) {
     if (name === "*") continue;
@@ -37,9 +66,8 @@ export function applyPrune(g: Graph, prune: Record<string, number>): void {
     const s = prune[node.name] ?? prune["*"];
     if (!s) continue;
     const w = tensor(g, node.inputs[1]);
-    const d = Float32Array.from(w.data!);
-    const order = Array.from(d.keys()).sort((i, j) => Math.abs(d[i]) - Math.abs(d[j]) || i - j);
-    for (const i of order.slice(0, Math.round(s * d.length))) d[i] = 0;
+    const [N, K] = w.shape;
+    const d = balance ? pruneBalanced(w.data!, N, K, s, balance) : pruneMagnitude(w.data!, s);
     const name = `${node.inputs[1]}::pruned`; // a copy: a weight shared with another layer stays whole there
     g.tensors.set(name, { ...w, name, data: d });
     node.inputs[1] = name;
