@@ -8,6 +8,7 @@ import { applyOffload, type Accelerator } from "./passes/offload.js";
 import { applyTernary } from "./passes/ternary.js";
 import { applyPrune } from "./passes/prune.js";
 import { applyLowrank } from "./passes/lowrank.js";
+import { applyPruneChannels } from "./passes/prune-channels.js";
 import { mkdirSync, mkdtempSync, renameSync, rmSync, writeFileSync, existsSync, readdirSync } from "node:fs";
 import { basename, dirname, join, resolve } from "node:path";
 import { bad } from "./util/errors.js";
@@ -50,6 +51,8 @@ export interface CompileOptions {
   stream?: boolean | StreamOptions;
   /** SOI (passes/soi.ts): the deep path runs every k-th step; with or without streaming. */
   soi?: SoiOptions;
+  /** Channel pruning (passes/prune-channels.ts): layer name (or "*") -> share of output channels to drop, in [0, 1). */
+  pruneChannels?: Record<string, number>;
   /** Low-rank factors (passes/lowrank.ts): layer name (or "*") -> rank (integer >= 1) or energy share in (0, 1). */
   lowrank?: Record<string, number>;
   /** Magnitude pruning (passes/prune.ts): layer name (or "*" for every fully connected layer) -> sparsity in [0, 1). */
@@ -96,6 +99,10 @@ export async function compileModel(file: string, opts: CompileOptions = {}): Pro
     ({ graph: g, report: soi } = applySoi(g, opts.soi, streamOpts));
   }
   if (opts.pruneBalance !== undefined && !(opts.prune && Object.keys(opts.prune).length)) bad(`${file}: --prune-balance ${opts.pruneBalance} needs --prune <s> (the sparsity to balance)`);
+  if (opts.pruneChannels && Object.keys(opts.pruneChannels).length) {
+    step("prune-channels");
+    for (const r of applyPruneChannels(g, opts.pruneChannels)) step(`  ${r.layer}: ${r.kept} of ${r.channels} channels kept${r.note ? ` (${r.note})` : ""}`);
+  }
   if (opts.lowrank && Object.keys(opts.lowrank).length) {
     step("lowrank");
     for (const r of applyLowrank(g, opts.lowrank)) {

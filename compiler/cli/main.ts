@@ -19,6 +19,7 @@ import { PROFILE_HELP, profileCommand } from "./profile.js";
 import { parseOffload } from "../passes/offload.js";
 import { parsePrune } from "../passes/prune.js";
 import { parseLowrank } from "../passes/lowrank.js";
+import { parsePruneChannels } from "../passes/prune-channels.js";
 import type { UpsampleMode } from "../ops/time-upsample.js";
 
 const HELP: Record<string, string> = {
@@ -56,6 +57,9 @@ Exit codes: 0 ok, 1 internal failure, 2 bad input.`,
   --prune <s|layer=s>      magnitude pruning: the fraction s of each fully connected layer's
                            smallest weights become 0 (repeatable); with --quantize int8 a
                            layer sparse enough runs on the sparse kernel
+  --prune-channels <s|layer=s>  channel pruning: the share s of a Conv's or fully connected
+                           layer's output channels with the smallest L1 norm go, and the
+                           layers after it shrink with it (repeatable)
   --prune-balance <B>      column-balanced pruning (Spartus): each column's sub-columns of B rows
                            keep the same number of weights
   --lowrank <r|layer=r>    low-rank factors (truncated SVD) of fully connected layers: W [N,K]
@@ -117,7 +121,7 @@ async function compileCmd(argv: string[]): Promise<void> {
   const { values: v, positionals } = args("compile", argv, {
     out: { type: "string", short: "o" }, quantize: { type: "string" }, calibrate: { type: "string" }, fixed: { type: "string" },
     selftest: { type: "boolean" }, shape: { type: "string", multiple: true }, quiet: { type: "boolean", short: "q" }, stream: { type: "boolean" },
-    soi: { type: "string" }, "soi-mode": { type: "string" }, "soi-split": { type: "string" }, offload: { type: "string", multiple: true }, ternary: { type: "string", multiple: true }, prune: { type: "string", multiple: true }, lowrank: { type: "string", multiple: true }, "prune-balance": { type: "string" },
+    soi: { type: "string" }, "soi-mode": { type: "string" }, "soi-split": { type: "string" }, offload: { type: "string", multiple: true }, ternary: { type: "string", multiple: true }, prune: { type: "string", multiple: true }, lowrank: { type: "string", multiple: true }, "prune-balance": { type: "string" }, "prune-channels": { type: "string", multiple: true },
   });
   if (v.help) return void console.log(HELP.compile);
   if (positionals.length !== 1) bad(`compile: expected one model file, got ${positionals.length} (see picojoule compile --help)`);
@@ -142,6 +146,7 @@ async function compileCmd(argv: string[]): Promise<void> {
     prune: v.prune ? parsePrune(v.prune as string[]) : undefined,
     lowrank: v.lowrank ? parseLowrank(v.lowrank as string[]) : undefined,
     pruneBalance: v["prune-balance"] === undefined ? undefined : Number(v["prune-balance"]),
+    pruneChannels: v["prune-channels"] ? parsePruneChannels(v["prune-channels"] as string[]) : undefined,
   });
   const files = writeOutputs(c, out);
   const m = c.manifest;
