@@ -8,6 +8,7 @@ import { applyOffload, type Accelerator } from "./passes/offload.js";
 import { applyTernary } from "./passes/ternary.js";
 import { applyPrune } from "./passes/prune.js";
 import { applyLowrank } from "./passes/lowrank.js";
+import { applyCirculant } from "./passes/circulant.js";
 import { applyPruneChannels } from "./passes/prune-channels.js";
 import { mkdirSync, mkdtempSync, renameSync, rmSync, writeFileSync, existsSync, readdirSync } from "node:fs";
 import { basename, dirname, join, resolve } from "node:path";
@@ -53,6 +54,8 @@ export interface CompileOptions {
   soi?: SoiOptions;
   /** Channel pruning (passes/prune-channels.ts): layer name (or "*") -> share of output channels to drop, in [0, 1). */
   pruneChannels?: Record<string, number>;
+  /** Block-circulant weights (passes/circulant.ts): layer name (or "*") -> block size k >= 2. */
+  circulant?: Record<string, number>;
   /** Low-rank factors (passes/lowrank.ts): layer name (or "*") -> rank (integer >= 1) or energy share in (0, 1). */
   lowrank?: Record<string, number>;
   /** Magnitude pruning (passes/prune.ts): layer name (or "*" for every fully connected layer) -> sparsity in [0, 1). */
@@ -108,6 +111,10 @@ export async function compileModel(file: string, opts: CompileOptions = {}): Pro
     for (const r of applyLowrank(g, opts.lowrank)) {
       step(r.rank ? `  ${r.layer}: rank ${r.rank}, ${r.weightsBefore} -> ${r.weightsAfter} weights, ${(100 * r.energyKept).toFixed(1)}% of the energy kept` : `  ${r.layer}: left whole (that rank saves no weights there)`);
     }
+  }
+  if (opts.circulant && Object.keys(opts.circulant).length) {
+    step("circulant");
+    for (const r of applyCirculant(g, opts.circulant)) step(`  ${r.layer}: ${r.k ? `${r.k} x ${r.k} circulant blocks` : `left whole (${r.note})`}`);
   }
   if (opts.prune && Object.keys(opts.prune).length) {
     step("prune");

@@ -19,6 +19,7 @@ import { PROFILE_HELP, profileCommand } from "./profile.js";
 import { parseOffload } from "../passes/offload.js";
 import { parsePrune } from "../passes/prune.js";
 import { parseLowrank } from "../passes/lowrank.js";
+import { parseCirculant } from "../passes/circulant.js";
 import { parsePruneChannels } from "../passes/prune-channels.js";
 import type { UpsampleMode } from "../ops/time-upsample.js";
 
@@ -65,6 +66,8 @@ Exit codes: 0 ok, 1 internal failure, 2 bad input.`,
   --lowrank <r|layer=r>    low-rank factors (truncated SVD) of fully connected layers: W [N,K]
                            becomes two layers through r units; r a rank, or a share in (0, 1)
                            of the squared singular values to keep (repeatable)
+  --circulant <k|layer=k>  block-circulant weights (k x k circulant blocks, one vector each: k
+                           times fewer weights) for fully connected layers (repeatable)
   --ternary <layer|all>    ternary weights (TWN) for fully connected layers (repeatable; with
                            --quantize int8): -m, 0 or m per weight, an additions-only kernel
   --offload <layer=acc>    run a layer on a host accelerator through imported functions
@@ -121,7 +124,7 @@ async function compileCmd(argv: string[]): Promise<void> {
   const { values: v, positionals } = args("compile", argv, {
     out: { type: "string", short: "o" }, quantize: { type: "string" }, calibrate: { type: "string" }, fixed: { type: "string" },
     selftest: { type: "boolean" }, shape: { type: "string", multiple: true }, quiet: { type: "boolean", short: "q" }, stream: { type: "boolean" },
-    soi: { type: "string" }, "soi-mode": { type: "string" }, "soi-split": { type: "string" }, offload: { type: "string", multiple: true }, ternary: { type: "string", multiple: true }, prune: { type: "string", multiple: true }, lowrank: { type: "string", multiple: true }, "prune-balance": { type: "string" }, "prune-channels": { type: "string", multiple: true },
+    soi: { type: "string" }, "soi-mode": { type: "string" }, "soi-split": { type: "string" }, offload: { type: "string", multiple: true }, ternary: { type: "string", multiple: true }, prune: { type: "string", multiple: true }, lowrank: { type: "string", multiple: true }, circulant: { type: "string", multiple: true }, "prune-balance": { type: "string" }, "prune-channels": { type: "string", multiple: true },
   });
   if (v.help) return void console.log(HELP.compile);
   if (positionals.length !== 1) bad(`compile: expected one model file, got ${positionals.length} (see picojoule compile --help)`);
@@ -145,6 +148,7 @@ async function compileCmd(argv: string[]): Promise<void> {
     stream: Boolean(v.stream), soi, offload: v.offload ? parseOffload(v.offload as string[]) : undefined, ternary: v.ternary as string[] | undefined,
     prune: v.prune ? parsePrune(v.prune as string[]) : undefined,
     lowrank: v.lowrank ? parseLowrank(v.lowrank as string[]) : undefined,
+    circulant: v.circulant ? parseCirculant(v.circulant as string[]) : undefined,
     pruneBalance: v["prune-balance"] === undefined ? undefined : Number(v["prune-balance"]),
     pruneChannels: v["prune-channels"] ? parsePruneChannels(v["prune-channels"] as string[]) : undefined,
   });

@@ -17,6 +17,7 @@ import { FC } from "./fc.js";
 import { CONV } from "./conv.js";
 import { RECURRENT } from "./recurrent.js";
 import { MISC } from "./misc.js";
+import { FC_CIRCULANT } from "./fc-circulant.js";
 
 /** Offloaded layers (emit/offload.ts): the module only calls the host, which does the work. */
 const OFFLOAD: Record<string, Formula> = {
@@ -24,7 +25,7 @@ const OFFLOAD: Record<string, Formula> = {
   pj_offload_rram_gemm: () => ({ muls: 0, loadBytes: 0, storeBytes: 0 }),
 };
 
-export const FORMULAS: Record<string, Formula> = { ...FC, ...CONV, ...RECURRENT, ...MISC, ...OFFLOAD };
+export const FORMULAS: Record<string, Formula> = { ...FC, ...FC_CIRCULANT, ...CONV, ...RECURRENT, ...MISC, ...OFFLOAD };
 
 type Call = { kernel: string; args: ReadonlyArray<string | number> };
 

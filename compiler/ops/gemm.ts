@@ -33,6 +33,7 @@ import type { EmitCtx, FixedCtx, OpDef, QuantCtx } from "./types.js";
 import { actBounds, actFixedBounds, actQBounds, attrFloat, attrInt, bcastStrides, clampF, f32, inT, outT, where } from "./util.js";
 import { quantizeBias } from "./conv.js";
 import { fcInstructions } from "../cost/fc.js";
+import { emitFcCirculantF32, emitFcCirculantS8 } from "./fc-circulant.js";
 
 interface Dims { M: number; N: number; K: number }
 
@@ -182,6 +183,7 @@ export function emitFcS8(node: Node, e: EmitCtx, d: Dims): void {
     for (let k = 0; k < d.K; k++) s += w[n * d.K + k];
     folded[n] = (b[n] - Math.imul(q.za, s)) | 0;
   }
+  if (node.attrs.circulant) return emitFcCirculantS8(node, e, d, w, folded); // --circulant layers: ops/fc-circulant.ts
   const kind = fcKernelFor(w, d, !!node.attrs.ternary);
   if (kind === "ternary") return emitFcTernary(node, e, d, w, folded);
   if (kind === "sparse") return emitFcSparse(node, e, d, w, folded);
@@ -410,6 +412,7 @@ export const Gemm: OpDef = {
     if (node.attrs.canonical) {
       if (node.q?.fixed) emitFcQ(node, e, d);
       else if (node.q) emitFcS8(node, e, d);
+      else if (node.attrs.circulant) emitFcCirculantF32(node, e, d);
       else emitFcF32(node, e, e.addr(an), e.addr(bn), cn ? e.addr(cn) : "0", e.addr(node.outputs[0]), d);
       return;
     }
