@@ -9,7 +9,8 @@
  * training): each column of W [N, K] (the weights of one input to all outputs, the unit a
  * delta or column-wise kernel fetches) is cut into sub-columns of B consecutive rows, and
  * each sub-column keeps the same number round((1 - s) B) of its largest |w| (a last, shorter
- * sub-column keeps the same share of its length). Parallel hardware then gets equal work
+ * sub-column keeps the same share of its length), and at least one, so that no input is cut
+ * off from a block of outputs (a layer of two outputs at 80% keeps one of each two). Parallel hardware then gets equal work
  * per processing element; on one wasm thread it is unstructured sparsity with a constraint,
  * run by the same kernels, and its cost is the accuracy the constraint loses.
  * Refused with the layer named: a sparsity outside [0, 1), a name that is no fully
@@ -40,13 +41,13 @@ export function pruneMagnitude(w: ArrayLike<number>, s: number): Float32Array {
   return d;
 }
 
-/** Column-balanced pruning of [N, K]: every sub-column of B rows keeps round((1 - s) length) of its largest |w|. */
+/** Column-balanced pruning of [N, K]: every sub-column of B rows keeps max(1, round((1 - s) length)) of its largest |w|. */
 export function pruneBalanced(w: ArrayLike<number>, N: number, K: number, s: number, B: number): Float32Array {
   const d = Float32Array.from(w);
   for (let k = 0; k < K; k++)
     for (let r0 = 0; r0 < N; r0 += B) {
       const rows = Array.from({ length: Math.min(B, N - r0) }, (_, i) => r0 + i);
-      const keep = Math.round((1 - s) * rows.length);
+      const keep = Math.max(1, Math.round((1 - s) * rows.length));
       rows.sort((i, j) => Math.abs(d[j * K + k]) - Math.abs(d[i * K + k]) || i - j);
       for (const n of rows.slice(keep)) d[n * K + k] = 0;
     }

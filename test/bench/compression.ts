@@ -1,10 +1,12 @@
 /**
- * The compression methods built so far, side by side on one example: float32, int8, int8
- * with magnitude pruning (the sparse kernel) and with ternary weights. For each: the bytes
- * of constant data in the module (weights plus per-channel parameters), the wasm
- * instructions one inference executes (counted on the instrumented module), and the test
- * accuracy. Prints a markdown table (docs/compression.md holds a copy).
- *   node dist/test/bench/compression.js [example]
+ * Every compression method side by side on one example, for docs/compression.md: for each
+ * configuration the bytes of constant data in the module (weights with their indices,
+ * codebooks, biases and per-channel requantization parameters; compiled without a
+ * self-test), the ratio to the float32 module's, the wasm instructions one inference
+ * executes (counted on the instrumented module, the first test input), and the top-1
+ * accuracy on the test set with its change against float32. A configuration the compiler
+ * refuses for this model gets its one-line reason instead. Prints a markdown table.
+ *   npm run build && node dist/test/bench/compression.js [example] [--only <substring>]
  */
 import { compileModel, type CompileOptions } from "../../compiler/pipeline.js";
 import { instantiate, runFloat } from "../../compiler/runner.js";
@@ -13,19 +15,57 @@ import { samplesFromShape } from "../../compiler/io.js";
 import { profileModule } from "../../targets/profile/dynamic.js";
 import { instructions } from "../../targets/profile/instrument.js";
 
-export async function compressionTable(ex: string): Promise<string> {
-  const dir = `examples/${ex}`;
-  const int8: CompileOptions = { quantize: "int8", calibrate: `${dir}/calib.npy` };
-  const variants: Array<[string, CompileOptions]> = [
-    ["float32", {}], ["int8", int8],
-    ["int8, 50% pruned", { ...int8, prune: { "*": 0.5 } }], ["int8, 80% pruned", { ...int8, prune: { "*": 0.8 } }],
-    ["int8, 90% pruned", { ...int8, prune: { "*": 0.9 } }], ["int8, ternary", { ...int8, ternary: ["all"] }],
+type Variant = [flags: string, opts: CompileOptions];
+/** Options of methods that may not be in this build's CompileOptions yet (the compiler refuses nothing it does not know: the row would equal int8). */
+const o = (x: object): CompileOptions => x as CompileOptions;
+
+function variants(dir: string): Variant[] {
+  const q: CompileOptions = { quantize: "int8", calibrate: `${dir}/calib.npy` };
+  const Q = `--quantize int8 --calibrate ${dir}/calib.npy`;
+  const v: Variant[] = [
+    ["(float32)", {}],
+    [Q, q],
+    [`${Q} --prune 0.5`, { ...q, prune: { "*": 0.5 } }],
+    [`${Q} --prune 0.8`, { ...q, prune: { "*": 0.8 } }],
+    [`${Q} --prune 0.9`, { ...q, prune: { "*": 0.9 } }],
+    [`${Q} --prune 0.8 --prune-balance 8`, { ...q, prune: { "*": 0.8 }, pruneBalance: 8 }],
+    [`${Q} --prune-channels 0.25`, { ...q, pruneChannels: { "*": 0.25 } }],
+    [`${Q} --prune-channels 0.5`, { ...q, pruneChannels: { "*": 0.5 } }],
+    [`${Q} --lowrank 0.9`, { ...q, lowrank: { "*": 0.9 } }],
+    [`${Q} --lowrank 4`, { ...q, lowrank: { "*": 4 } }],
+    [`${Q} --circulant 4`, { ...q, circulant: { "*": 4 } }],
+    [`${Q} --circulant 8`, { ...q, circulant: { "*": 8 } }],
+    [`${Q} --ternary all`, { ...q, ternary: ["all"] }],
+    [`${Q} --pow2 all`, o({ ...q, pow2: ["all"] })],
+    [`${Q} --binary all`, o({ ...q, binary: ["all"] })],
+    [`${Q} --share 4`, o({ ...q, share: { "*": 4 } })],
+    [`${Q} --share 3`, o({ ...q, share: { "*": 3 } })],
+    [`${Q} --share 2`, o({ ...q, share: { "*": 2 } })],
+    [`${Q} --weights int4`, o({ ...q, weights: { "*": "int4" } })],
+    [`${Q} --weights int2`, o({ ...q, weights: { "*": "int2" } })],
+    [`${Q} --prune-channels 0.5 --weights int4`, o({ ...q, pruneChannels: { "*": 0.5 }, weights: { "*": "int4" } })],
+    [`${Q} --lowrank 4 --weights int4`, o({ ...q, lowrank: { "*": 4 }, weights: { "*": "int4" } })],
+    [`${Q} --prune 0.5 --share 4`, o({ ...q, prune: { "*": 0.5 }, share: { "*": 4 } })],
   ];
+  return v;
+}
+
+export interface Row { flags: string; bytes?: number; ratio?: number; instructions?: number; accuracy?: number; loss?: number; refused?: string }
+
+export async function compressionRows(ex: string, only?: string): Promise<Row[]> {
+  const dir = `examples/${ex}`;
   const labels = readNpy(`${dir}/y_test.npy`).data;
-  const rows = ["| method | constant bytes | vs float32 | instructions per inference | accuracy |", "|---|---|---|---|---|"];
-  let floatBytes = 0;
-  for (const [name, opts] of variants) {
-    const c = await compileModel(`${dir}/model.onnx`, opts);
+  const rows: Row[] = [];
+  let floatBytes = 0, floatAcc = 0;
+  for (const [flags, opts] of variants(dir)) {
+    if (only && flags !== "(float32)" && !flags.includes(only)) continue;
+    let c;
+    try {
+      c = await compileModel(`${dir}/model.onnx`, opts);
+    } catch (e) {
+      rows.push({ flags, refused: (e as Error).message.split("\n")[0] });
+      continue;
+    }
     const m = await instantiate(c.wasm, c.manifest);
     const io = c.manifest.inputs[0];
     const xs = samplesFromShape(io.name, io.shape, readNpy(`${dir}/x_test.npy`), `${dir}/x_test.npy`, "input");
@@ -37,14 +77,24 @@ export async function compressionTable(ex: string): Promise<string> {
       if (best === Number(labels[i])) right++;
     });
     const p = await profileModule(c.wasm, c.source, c.manifest, { inputs: [xs[0]] });
-    const bytes = c.manifest.memory.constantBytes;
-    if (name === "float32") floatBytes = bytes;
-    rows.push(`| ${name} | ${bytes} | ${(floatBytes / bytes).toFixed(2)}x smaller | ${instructions(p.total)} | ${(100 * right / xs.length).toFixed(1)}% |`);
+    const bytes = c.manifest.memory.constantBytes, accuracy = (100 * right) / xs.length;
+    if (flags === "(float32)") [floatBytes, floatAcc] = [bytes, accuracy];
+    rows.push({ flags, bytes, ratio: floatBytes / bytes, instructions: instructions(p.total), accuracy, loss: floatAcc - accuracy });
   }
-  return rows.join("\n");
+  return rows;
+}
+
+export function markdown(rows: Row[]): string {
+  const out = ["| flags | constant bytes | vs float32 | instructions per inference | accuracy | change |", "|---|---|---|---|---|---|"];
+  for (const r of rows) {
+    if (r.refused) out.push(`| \`${r.flags}\` | refused: ${r.refused.replace(/\|/g, "\\|")} | | | | |`);
+    else out.push(`| \`${r.flags}\` | ${r.bytes} | ${r.ratio!.toFixed(2)}x smaller | ${r.instructions} | ${r.accuracy!.toFixed(1)}% | ${r.loss! > 0 ? "-" : "+"}${Math.abs(r.loss!).toFixed(1)} |`);
+  }
+  return out.join("\n");
 }
 
 if (process.argv[1]?.endsWith("compression.js")) {
-  const ex = process.argv[2] ?? "cancer-mlp";
-  compressionTable(ex).then((t) => console.log(`${ex}:\n${t}`));
+  const ex = process.argv[2] && !process.argv[2].startsWith("--") ? process.argv[2] : "cancer-mlp";
+  const i = process.argv.indexOf("--only");
+  compressionRows(ex, i > 0 ? process.argv[i + 1] : undefined).then((r) => console.log(`${ex}:\n${markdown(r)}`));
 }
