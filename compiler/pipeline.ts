@@ -6,10 +6,15 @@
  */
 import { applyOffload, type Accelerator } from "./passes/offload.js";
 import { applyTernary } from "./passes/ternary.js";
+import { applyPow2 } from "./passes/pow2.js";
+import { applyBinary } from "./passes/binary.js";
 import { applyPrune } from "./passes/prune.js";
 import { applyLowrank } from "./passes/lowrank.js";
 import { applyCirculant } from "./passes/circulant.js";
 import { applyPruneChannels } from "./passes/prune-channels.js";
+import { applyShare } from "./passes/share.js";
+import { applySubbyte, type Subbyte } from "./passes/subbyte.js";
+import { applyDelta } from "./passes/delta.js";
 import { mkdirSync, mkdtempSync, renameSync, rmSync, writeFileSync, existsSync, readdirSync } from "node:fs";
 import { basename, dirname, join, resolve } from "node:path";
 import { bad } from "./util/errors.js";
@@ -64,8 +69,18 @@ export interface CompileOptions {
   pruneBalance?: number;
   /** Ternary weights (passes/ternary.ts): layer names, or ["all"]; int8 only. */
   ternary?: string[];
+  /** Power-of-two weights (passes/pow2.ts): layer names, or ["all"]; int8 only. */
+  pow2?: string[];
+  /** Binary layers, XNOR-popcount (passes/binary.ts): layer names, or ["all"]; int8 only. */
+  binary?: string[];
+  /** Weight sharing (passes/share.ts): layer name (or "*" for every fully connected layer) -> index bits 2, 3 or 4; int8 only. */
+  share?: Record<string, number>;
+  /** Sub-byte weights (passes/subbyte.ts): layer name (or "*") -> "int4" | "int2"; int8 only. */
+  weights?: Record<string, Subbyte>;
   /** Layers run by host accelerators (passes/offload.ts): layer name -> "fpga-lstm" | "rram". */
   offload?: Record<string, Accelerator>;
+  /** Delta LSTM thresholds (passes/delta.ts): "0.05", "x=0.05,h=0.1", "<layer>:..." (repeatable); float or --fixed. */
+  delta?: string | string[];
 }
 
 export interface Compiled {
@@ -125,10 +140,30 @@ export async function compileModel(file: string, opts: CompileOptions = {}): Pro
     step("ternary");
     applyTernary(g, opts.ternary);
   }
+  if (opts.pow2?.length) {
+    if (mode !== "int8") bad(`${file}: --pow2 needs --quantize int8 (its kernel shifts int8 activations; float weights would gain nothing)`);
+    step("pow2");
+    applyPow2(g, opts.pow2);
+  }
+  if (opts.delta !== undefined) {
+    step("delta");
+    applyDelta(g, opts.delta, { int8: mode === "int8", stream: !!opts.stream, soi: !!opts.soi, offload: Object.keys(opts.offload ?? {}) });
+  }
+  if ((opts.share && Object.keys(opts.share).length) || (opts.weights && Object.keys(opts.weights).length)) {
+    if (mode !== "int8") bad(`${file}: --share and --weights need --quantize int8 (their kernels read packed int8 weights)`);
+    step("share / sub-byte weights");
+    if (opts.share) applyShare(g, opts.share, Object.keys(opts.weights ?? {}));
+    if (opts.weights) applySubbyte(g, opts.weights);
+  }
   const floatGraph = g;
   let calib: Array<Record<string, Value>> | undefined;
   if (typeof opts.calibrate === "string") calib = samplesFromNpy(g, readNpy(opts.calibrate), opts.calibrate, "calibration set");
   else calib = opts.calibrate;
+  if (opts.binary?.length) { // after reading the samples: β is measured on them (passes/binary.ts)
+    if (mode !== "int8" || !calib) bad(`${file}: --binary needs --quantize int8 and --calibrate (its kernel packs int8 activation signs; β is calibrated)`);
+    step("binary");
+    applyBinary(g, opts.binary, calib!);
+  }
   if (mode === "int8") {
     if (!calib) bad(`${file}: --quantize int8 needs --calibrate <samples.npy> (a few hundred representative inputs)`);
     step(`calibrate (${calib!.length} samples)`);

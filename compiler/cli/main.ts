@@ -16,11 +16,14 @@ import { makeValue } from "../ir/graph.js";
 import { encodeNpy, readNpy, type NpyArray } from "../util/npy.js";
 import { inspectModel, fmtMacs } from "./inspect.js";
 import { PROFILE_HELP, profileCommand } from "./profile.js";
+import { SWEEP_HELP, sweepCommand, type SweepCliArgs } from "./sweep.js";
 import { parseOffload } from "../passes/offload.js";
 import { parsePrune } from "../passes/prune.js";
 import { parseLowrank } from "../passes/lowrank.js";
 import { parseCirculant } from "../passes/circulant.js";
 import { parsePruneChannels } from "../passes/prune-channels.js";
+import { parseShare } from "../passes/share.js";
+import { parseWeights } from "../passes/subbyte.js";
 import type { UpsampleMode } from "../ops/time-upsample.js";
 
 const HELP: Record<string, string> = {
@@ -33,6 +36,8 @@ commands:
   run <dir|model.wasm>     run a compiled model on inputs from a .npy file
   inspect <model.onnx|dir> per-layer table: op, shapes, params, MACs, bytes, arena
   profile <dir> --target T cycles, latency, energy, RAM and flash per layer on a target MCU
+  sweep <model.onnx>       compile with combinations of compression methods, rank accuracy,
+                           size and energy (--data x.npy --labels y.npy): sweep.csv, sweep.html
 
 Run 'picojoule <command> --help' for a command's options.
 Exit codes: 0 ok, 1 internal failure, 2 bad input.`,
@@ -70,6 +75,23 @@ Exit codes: 0 ok, 1 internal failure, 2 bad input.`,
                            times fewer weights) for fully connected layers (repeatable)
   --ternary <layer|all>    ternary weights (TWN) for fully connected layers (repeatable; with
                            --quantize int8): -m, 0 or m per weight, an additions-only kernel
+  --pow2 <layer|all>       power-of-two weights for fully connected layers (repeatable; with
+                           --quantize int8): 0 or ±2^j per int8 weight, 4-bit codes, shifts
+  --binary <layer|all>     binary fully connected layers (XNOR-Net, repeatable; with --quantize
+                           int8): ±α weights and the input's signs, XNOR-popcount
+  --share <bits|layer=bits>
+                           weight sharing (k-means codebook of 2^bits int8 values, bits 2, 3
+                           or 4) for fully connected layers (repeatable; with --quantize int8):
+                           packed indices, one requantization per layer
+  --weights <fmt|layer=fmt>
+                           sub-byte weights int4 ([-7, 7]) or int2 ({-3, -1, 1, 3}) per row for
+                           fully connected layers (repeatable; with --quantize int8), packed
+                           two or four per byte; int4-tensor / int2-tensor: one scale for the
+                           layer (run as a shared layer, one requantization per layer)
+  --delta <spec>           delta LSTM / GRU (Spartus): propagate an input / hidden change only
+                           when |change| >= theta and skip the other weight columns; spec
+                           <theta>, x=<theta_x>,h=<theta_h>, or <layer>:<either> (repeatable);
+                           real units; float, or --fixed for LSTM (docs/delta-lstm.md)
   --offload <layer=acc>    run a layer on a host accelerator through imported functions
                            (repeatable): fpga-lstm (a Q-format LSTM, with --fixed) or rram (a
                            float Gemm/MatMul); the ABI is in compiler/emit/offload.ts. Without
@@ -124,7 +146,8 @@ async function compileCmd(argv: string[]): Promise<void> {
   const { values: v, positionals } = args("compile", argv, {
     out: { type: "string", short: "o" }, quantize: { type: "string" }, calibrate: { type: "string" }, fixed: { type: "string" },
     selftest: { type: "boolean" }, shape: { type: "string", multiple: true }, quiet: { type: "boolean", short: "q" }, stream: { type: "boolean" },
-    soi: { type: "string" }, "soi-mode": { type: "string" }, "soi-split": { type: "string" }, offload: { type: "string", multiple: true }, ternary: { type: "string", multiple: true }, prune: { type: "string", multiple: true }, lowrank: { type: "string", multiple: true }, circulant: { type: "string", multiple: true }, "prune-balance": { type: "string" }, "prune-channels": { type: "string", multiple: true },
+    soi: { type: "string" }, "soi-mode": { type: "string" }, "soi-split": { type: "string" }, offload: { type: "string", multiple: true }, ternary: { type: "string", multiple: true }, pow2: { type: "string", multiple: true }, binary: { type: "string", multiple: true }, prune: { type: "string", multiple: true }, lowrank: { type: "string", multiple: true }, circulant: { type: "string", multiple: true }, "prune-balance": { type: "string" }, "prune-channels": { type: "string", multiple: true },
+    delta: { type: "string", multiple: true }, share: { type: "string", multiple: true }, weights: { type: "string", multiple: true },
   });
   if (v.help) return void console.log(HELP.compile);
   if (positionals.length !== 1) bad(`compile: expected one model file, got ${positionals.length} (see picojoule compile --help)`);
@@ -145,12 +168,14 @@ async function compileCmd(argv: string[]): Promise<void> {
   const progress = v.quiet || !process.stderr.isTTY ? undefined : (s: string) => process.stderr.write(`picojoule: ${s}...\n`);
   const c = await compileModel(model, {
     quantize, fixed, calibrate: v.calibrate as string | undefined, selftest: Boolean(v.selftest), shapes: parseShapes(v.shape as string[] | undefined), progress,
-    stream: Boolean(v.stream), soi, offload: v.offload ? parseOffload(v.offload as string[]) : undefined, ternary: v.ternary as string[] | undefined,
+    stream: Boolean(v.stream), soi, offload: v.offload ? parseOffload(v.offload as string[]) : undefined, ternary: v.ternary as string[] | undefined, pow2: v.pow2 as string[] | undefined, binary: v.binary as string[] | undefined,
     prune: v.prune ? parsePrune(v.prune as string[]) : undefined,
     lowrank: v.lowrank ? parseLowrank(v.lowrank as string[]) : undefined,
     circulant: v.circulant ? parseCirculant(v.circulant as string[]) : undefined,
     pruneBalance: v["prune-balance"] === undefined ? undefined : Number(v["prune-balance"]),
     pruneChannels: v["prune-channels"] ? parsePruneChannels(v["prune-channels"] as string[]) : undefined,
+    delta: v.delta as string[] | undefined,
+    share: v.share ? parseShare(v.share as string[]) : undefined, weights: v.weights ? parseWeights(v.weights as string[]) : undefined,
   });
   const files = writeOutputs(c, out);
   const m = c.manifest;
@@ -268,6 +293,17 @@ async function profileCmd(argv: string[]): Promise<number> {
   return fits ? 0 : 2;
 }
 
+async function sweepCmd(argv: string[]): Promise<void> {
+  const { values: v, positionals } = args("sweep", argv, {
+    data: { type: "string" }, labels: { type: "string" }, calibrate: { type: "string" }, target: { type: "string" }, runtime: { type: "string" },
+    budget: { type: "string" }, lambda: { type: "string" }, methods: { type: "string", multiple: true }, jobs: { type: "string" },
+    out: { type: "string", short: "o" }, quiet: { type: "boolean", short: "q" }, shape: { type: "string", multiple: true },
+  });
+  if (v.help) return void console.log(SWEEP_HELP);
+  if (positionals.length !== 1) bad(`sweep: expected one model file, got ${positionals.length} (see picojoule sweep --help)`);
+  console.log(await sweepCommand({ ...(v as Omit<SweepCliArgs, "model" | "shapes">), model: positionals[0], shapes: parseShapes(v.shape as string[] | undefined) }));
+}
+
 export async function main(argv: string[]): Promise<number> {
   const [cmd, ...rest] = argv;
   try {
@@ -280,7 +316,8 @@ export async function main(argv: string[]): Promise<number> {
     else if (cmd === "run") await runCmd(rest);
     else if (cmd === "inspect") await inspectCmd(rest);
     else if (cmd === "profile") return await profileCmd(rest);
-    else bad(`unknown command '${cmd}' (commands: compile, run, inspect, profile; see picojoule --help)`);
+    else if (cmd === "sweep") await sweepCmd(rest);
+    else bad(`unknown command '${cmd}' (commands: compile, run, inspect, profile, sweep; see picojoule --help)`);
     return 0;
   } catch (e) {
     if (e instanceof PicoError) {

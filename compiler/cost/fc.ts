@@ -7,6 +7,7 @@
  * addressing.
  */
 import { cost, type Formula } from "./types.js";
+import { FC_PACKED } from "./fc-packed.js";
 
 const split = (N: number) => ({ N4: Math.floor(N / 4), R: N % 4 });
 
@@ -24,6 +25,7 @@ export function fcInstructions(N: number, K: number, kept: number, pairs = kept)
 }
 
 export const FC: Record<string, Formula> = {
+  ...FC_PACKED, // fc_shared*_s8, fc_int4_s8, fc_int2_s8 (--share, --weights): fc-packed.ts
   // fc_f32(a, w, b, y, M, N, K, lo, hi): a pass reads K activations, 4K weights and four
   // biases; a single channel K + K values and one bias
   fc_f32(a) {
@@ -64,6 +66,23 @@ export const FC: Record<string, Formula> = {
   fc_sparse_s8(a) {
     const [M, N, K, pairs, odd] = [a.n(5), a.n(6), a.n(7), a.n(13), a.n(14)];
     return cost(M * (2 * pairs + N), M * (K + 13 * N) + M * (11 * (pairs - odd) + 12 * odd) / 2, M * (K + N));
+  },
+  // fc_pow2_s8(a, codes, bf, y, M, N, K, zy, mult, shift, qmin, qmax) (--pow2): fc_s8's
+  // passes, but a weight row is ceil(K/2) bytes of 4-bit codes; per channel its folded bias,
+  // multiplier and shift. Multiplies: the requantization only (shifts replace the MACs)
+  fc_pow2_s8(a) {
+    const [M, N, K] = [a.n(4), a.n(5), a.n(6)];
+    const { N4, R } = split(N), rowB = Math.ceil(K / 2);
+    return cost(M * N, M * (N4 * (K + 4 * rowB + 48) + R * (K + rowB + 12)), M * N);
+  },
+  // fc_binary_s8(a, wbits, bf, y, M, N, K, za, zy, mult, shift, qmin, qmax) (--binary): per
+  // row of A it reads K activations and stores their signs as W = ceil(K/32) words in the
+  // scratch; per output it reads those W words and the row's W weight words, folded bias,
+  // multiplier and shift. Multiplies: the requantization only (popcounts replace the MACs)
+  fc_binary_s8(a) {
+    const [M, N, K] = [a.n(4), a.n(5), a.n(6)];
+    const W = Math.ceil(K / 32);
+    return cost(M * N, M * (K + N * (8 * W + 12)), M * (4 * W + N));
   },
   // gemm_f32(a, b, c, y, M, N, K, sam, sak, sbk, sbn, scm, scn, alpha, beta, lo, hi): per
   // output K MACs, alpha, and with C beta

@@ -234,7 +234,59 @@ export const RECURRENT: Record<string, Formula> = {
   // grid and the hard sigmoid are divisions. Elements are bytes (q8) or int16 (q16).
   lstm_q8: (a) => lstmQ(a, 1),
   lstm_q16: (a) => lstmQ(a, 2),
+  // lstm_delta_q8 / _q16 / _f32 (x, w, r, b, h0, c0, y, yh, yc, st, T, B, I, H, ...): the dense
+  // upper bound, every column propagated at every step (see lstmDeltaCost)
+  lstm_delta_q8: (a) => lstmDeltaCost(a),
+  lstm_delta_q16: (a) => lstmDeltaCost(a),
+  lstm_delta_f32: (a) => lstmDeltaCost(a),
+  gru_delta_f32: (a) => gruDeltaCost(a),
+  lstm_delta_s8: (a) => lstmDeltaS8Cost(a),
 };
+
+/**
+ * Kernels whose cost depends on the data, so that their formula is an upper bound: the
+ * delta LSTM (--delta) skips the weight columns of unchanged inputs. The exactness checks
+ * (test/helpers/cost.ts) hold these to dynamic <= analytic instead of equality.
+ */
+export const UPPER_BOUND_KERNELS: ReadonlySet<string> = new Set(["lstm_delta_q8", "lstm_delta_q16", "lstm_delta_f32", "gru_delta_f32", "lstm_delta_s8"]);
+
+/**
+ * runtime-as/kernels/lstm-delta.ts, exact for `prop` = the propagated input and hidden
+ * columns of the call (summed over batch entries and steps; ops/lstm-delta.ts deltaStats
+ * counts them); without it every column propagates (B T I and B T H), the dense upper bound.
+ * Per entry: the state initialization (M, x^, h^ filled, h and c from their initial values
+ * or zeros, int8/int16 or f32 copies into 4-byte words) and the Y_h / Y_c stores; per step
+ * the compare pass (x and x^, h and h^); per propagated column 4H multiply-accumulates into
+ * M (load M and the weight, store M; the q16 sums are 8 bytes) and the x^ / h^ store; per
+ * unit the four sums, the bias (Q, added after the cut), c, the three cell products
+ * (float: three sigmoids and two tanh).
+ */
+export function lstmDeltaCost(a: Args, prop?: { x: number; h: number }): KernelCost {
+  const fl = a.kernel === "lstm_delta_f32", es = fl ? 4 : a.kernel === "lstm_delta_q16" ? 2 : 1;
+  const ab = a.kernel === "lstm_delta_q16" ? 8 : 4;
+  const [T, B, I, H] = [a.n(10), a.n(11), a.n(12), a.n(13)];
+  const S = B * T, G = 4 * H;
+  const nx = prop ? prop.x : S * I, nh = prop ? prop.h : S * H;
+  const c = acc();
+  // per entry: M (float: from the bias), x^, h^, h, c
+  c.store += B * (ab * G + 4 * I + 12 * H);
+  if (fl && a.ptr(3)) c.load += B * 8 * G;
+  for (const src of [a.ptr(4), a.ptr(5)]) if (src) c.load += B * es * H;
+  for (const out of [a.ptr(7), a.ptr(8)]) if (out) { c.load += B * 4 * H; c.store += B * es * H; }
+  // compare pass, then the propagated columns
+  c.load += S * (I * (es + 4) + 8 * H);
+  c.muls += (nx + nh) * G;
+  c.load += (nx + nh) * G * (ab + es);
+  c.store += (nx + nh) * (4 + G * ab);
+  // cell
+  const u = fl
+    ? { muls: 3 + 3 * EXPF.muls + 2 * TANHF.muls, load: 4 * ab + 4 + 3 * EXPF.loadBytes + 2 * TANHF.loadBytes }
+    : { muls: 3, load: 4 * ab + 4 + (a.ptr(3) ? 4 * es : 0) };
+  c.muls += S * H * u.muls;
+  c.load += S * H * u.load;
+  c.store += S * H * (8 + (a.ptr(6) ? es : 0));
+  return done(c);
+}
 
 function lstmQ(a: Args, es: number): KernelCost {
   const [T, B, I, H] = [a.n(10), a.n(11), a.n(12), a.n(13)];
@@ -244,5 +296,61 @@ function lstmQ(a: Args, es: number): KernelCost {
   const v = es * H;
   for (const src of [a.ptr(4), a.ptr(5)]) { if (src) c.load += B * v; c.store += B * v; }
   for (const out of [a.ptr(7), a.ptr(8)]) if (out) { c.load += B * v; c.store += B * v; }
+  return done(c);
+}
+
+/**
+ * runtime-as/kernels/lstm-delta.ts gru_delta_f32(x, w, r, bias, h0, y, yh, st, T, B, I, H,
+ * ...), exact at `prop` (else every column, the dense bound): per entry Mx, Mh from the bias
+ * (a copy) or zeros, x^, h^, h; per step the compare pass; per propagated column 3H
+ * multiply-accumulates and the x^ / h^ store; per unit six sums and h_j, two sigmoids, one
+ * tanh and the products r Mh_n, (1 - z) n and z h.
+ */
+export function gruDeltaCost(a: Args, prop?: { x: number; h: number }): KernelCost {
+  const [T, B, I, H] = [a.n(8), a.n(9), a.n(10), a.n(11)];
+  const S = B * T, G = 3 * H;
+  const nx = prop ? prop.x : S * I, nh = prop ? prop.h : S * H;
+  const c = acc();
+  c.store += B * (8 * G + 4 * I + 8 * H);
+  if (a.ptr(3)) c.load += B * 8 * G;
+  if (a.ptr(4)) c.load += B * 4 * H;
+  if (a.ptr(6)) copy(c, B * 4 * H);
+  c.load += S * 8 * (I + H);
+  c.muls += (nx + nh) * G;
+  c.load += (nx + nh) * G * 8;
+  c.store += (nx + nh) * (4 + 4 * G);
+  c.muls += S * H * (3 + 2 * EXPF.muls + TANHF.muls);
+  c.load += S * H * (28 + 2 * EXPF.loadBytes + TANHF.loadBytes);
+  c.store += S * H * (4 + (a.ptr(5) ? 4 : 0));
+  return done(c);
+}
+
+/**
+ * lstm_delta_s8 (lstm_s8's arguments with stream 0 at 49, then ds, tx, th), exact at `prop`
+ * (else the dense bound): per entry the int16 h and c initialization (init16), Mx and Mh
+ * filled, x^ set to zx, h^ filled, Y_h / Y_c (out16); per step the compare pass (int8 x and
+ * its i32 x^, int16 h and its i32 h^); per propagated column 4H multiply-accumulates into
+ * Mx or Mh (i32 load, int8 weight, i32 store) and the x^ / h^ store; per unit four gates
+ * (GATE, plus the loads of Mx and Mh), c, the two cell products, mul15 and the tanh table.
+ */
+export function lstmDeltaS8Cost(a: Args, prop?: { x: number; h: number }): KernelCost {
+  const [T, B, I, H] = [a.n(28), a.n(29), a.n(30), a.n(31)];
+  const S = B * T, G = 4 * H;
+  const nx = prop ? prop.x : S * I, nh = prop ? prop.h : S * H;
+  const e = acc();
+  init16(e, a, a.n(13), 16, H);
+  init16(e, a, a.n(38), 41, H);
+  e.store += 8 * G + 4 * I + 4 * H;
+  if (a.ptr(23)) out16(e, a, H, 25);
+  if (a.ptr(43)) out16(e, a, H, 45);
+  const c: Acc = { muls: B * e.muls, load: B * e.load, store: B * e.store };
+  c.load += S * (5 * I + 6 * H);
+  c.muls += (nx + nh) * G;
+  c.load += (nx + nh) * G * 5;
+  c.store += (nx + nh) * (4 + 4 * G);
+  const y = a.ptr(19);
+  c.muls += S * H * (4 * GATE.muls + 4 + (y ? a.mulBy(21, "int") : 0));
+  c.load += S * H * (4 * (GATE.load + 8) + 6);
+  c.store += S * H * (4 + (y ? 1 : 0));
   return done(c);
 }

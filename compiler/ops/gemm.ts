@@ -34,6 +34,9 @@ import { actBounds, actFixedBounds, actQBounds, attrFloat, attrInt, bcastStrides
 import { quantizeBias } from "./conv.js";
 import { fcInstructions } from "../cost/fc.js";
 import { emitFcCirculantF32, emitFcCirculantS8 } from "./fc-circulant.js";
+import { emitFcPacked, packedWeightQuant } from "./fc-packed.js";
+import { emitFcPow2, pow2WeightQuant } from "./fc-pow2.js";
+import { binaryRef, emitFcBinary, fcBinaryInt, quantizeFcBinary } from "./fc-binary.js";
 
 interface Dims { M: number; N: number; K: number }
 
@@ -95,7 +98,7 @@ export function fcInt(a: Data, w: Data, bias: Data, M: number, N: number, K: num
 export function quantizeFc(node: Node, g: Graph, qc: QuantCtx, extra: Record<string, unknown> = {}): void {
   const [an, wn, bn] = node.inputs;
   const yn = node.outputs[0];
-  qc.weightQuant(wn, 0);
+  if (!packedWeightQuant(node, g, qc)) qc.weightQuant(wn, 0); // --share / --weights layers: ops/fc-packed.ts
   qc.actQuant(yn);
   const A = perTensor(g, node, an), Y = perTensor(g, node, yn);
   const wq = tensor(g, wn).quant!;
@@ -175,6 +178,8 @@ export function emitFcF32(node: Node, e: EmitCtx, a: string, w: string, b: strin
  * subtraction fewer per activation.
  */
 export function emitFcS8(node: Node, e: EmitCtx, d: Dims): void {
+  if (node.attrs.pow2) return emitFcPow2(node, e, d); // --pow2 / --binary layers: ops/fc-pow2.ts, ops/fc-binary.ts
+  if (node.q!.binary) return emitFcBinary(node, e, d);
   const q = node.q!;
   const w = tensor(e.g, node.inputs[1]).data!, b = tensor(e.g, node.inputs[2]).data!;
   const folded = new Int32Array(d.N);
@@ -184,6 +189,7 @@ export function emitFcS8(node: Node, e: EmitCtx, d: Dims): void {
     folded[n] = (b[n] - Math.imul(q.za, s)) | 0;
   }
   if (node.attrs.circulant) return emitFcCirculantS8(node, e, d, w, folded); // --circulant layers: ops/fc-circulant.ts
+  if (emitFcPacked(node, e, d, w, folded)) return; // --share / --weights layers: ops/fc-packed.ts
   const kind = fcKernelFor(w, d, !!node.attrs.ternary);
   if (kind === "ternary") return emitFcTernary(node, e, d, w, folded);
   if (kind === "sparse") return emitFcSparse(node, e, d, w, folded);
@@ -365,6 +371,7 @@ export const Gemm: OpDef = {
     const { M, N, K } = dimsOf(node, a.shape, b.shape, ctx);
     const y = makeValue(a.dtype, [M, N]);
     const { min, max } = actBounds(node);
+    if (node.attrs.binary) return [binaryRef(node, a, b, c, { M, N, K })]; // --binary: ops/fc-binary.ts
     if (node.attrs.canonical) {
       for (let m = 0; m < M; m++)
         for (let n = 0; n < N; n++) {
@@ -391,6 +398,7 @@ export const Gemm: OpDef = {
     const [a, w, b] = ins;
     const { M, N, K } = canonDims(a.shape, w.shape, `Gemm '${node.name}'`);
     if (node.q!.fixed) return [fcFixed(a.data, w.data, b?.data, M, N, K, node.q!, [M, N])];
+    if (node.q!.binary) return [fcBinaryInt(a.data, w.data, b.data, { M, N, K }, node.q!, [M, N])];
     return [fcInt(a.data, w.data, b.data, M, N, K, node.q!, [M, N])];
   },
   fixed(node, g, fx) {
@@ -403,6 +411,8 @@ export const Gemm: OpDef = {
     if (!node.attrs.canonical) {
       bad(`${where(g, node)}: only a Gemm with constant B and a per-column constant C (shape N, 1xN or scalar) and no real transA has an int8 form; this one has ${node.inputs.map((n) => `'${n}' ${shapeStr(tensor(g, n).shape)}${isConst(g, n) ? " (constant)" : " (run time)"}`).join(", ")}, transA=${node.attrs.transA}`);
     }
+    if (node.attrs.binary) return quantizeFcBinary(node, g, qc); // --binary / --pow2: ops/fc-binary.ts, ops/fc-pow2.ts
+    if (node.attrs.pow2) pow2WeightQuant(g, node);
     quantizeFc(node, g, qc);
   },
   emit(node, e) {

@@ -24,6 +24,7 @@ import { tensor } from "../ir/graph.js";
 import { clamp, mbqm, rdbpot } from "../ir/fixedpoint.js";
 import type { OpDef } from "./types.js";
 import { f32 } from "./util.js";
+import { emitLstmDelta, refGruDelta } from "./lstm-delta.js";
 import {
   actArgs, actRef, actsOf, clipTo, commonArgs, dirInput, dot, geomOf, inferRecurrent, normalizeRecurrent,
   refRecurrent, stepsOf, streamArg, stridesOf, type Cell, type RecKind,
@@ -39,6 +40,7 @@ export const GRU: OpDef = {
   normalize: (node, g) => normalizeRecurrent(node, g, KIND),
   infer: (node, g) => inferRecurrent(node, g, KIND),
   ref(node, ins) {
+    if (node.attrs.delta) return refGruDelta(node, ins); // --delta (lstm-delta.ts)
     const [x, w, r, b] = ins;
     const { I, H } = geomOf(node, x.shape);
     const clip: number = node.attrs.clip;
@@ -92,6 +94,7 @@ export const GRU: OpDef = {
   },
   quantize: (node, g, qc) => quantizeRecurrent(node, g, qc, KIND, node.attrs.linear_before_reset === 1 ? 2 : -1),
   emit(node, e) {
+    if (node.attrs.delta) return emitLstmDelta(node, e); // --delta, float (lstm-delta.ts)
     const gm = geomOf(node, tensor(e.g, node.inputs[0]).shape);
     const { I, H, D } = gm;
     if (node.q) {

@@ -21,6 +21,7 @@ import { tensor } from "../ir/graph.js";
 import { rdbpot } from "../ir/fixedpoint.js";
 import type { OpDef } from "./types.js";
 import { emitLstmQ, fixedLstm, intLstmQ } from "./lstm-q.js";
+import { emitLstmDelta, intLstmDelta, intLstmDeltaS8, quantizeDelta, refLstmDelta } from "./lstm-delta.js";
 import { f32 } from "./util.js";
 import {
   actArgs, actRef, actsOf, clipTo, commonArgs, dirInput, dot, geomOf, inferRecurrent, normalizeRecurrent,
@@ -40,6 +41,7 @@ export const LSTM: OpDef = {
   normalize: (node, g) => normalizeRecurrent(node, g, KIND),
   infer: (node, g) => inferRecurrent(node, g, KIND),
   ref(node, ins, observe) {
+    if (node.attrs.delta) return refLstmDelta(node, ins, observe); // --delta (lstm-delta.ts)
     const [x, w, r, b, , , , p] = ins;
     const { I, H } = geomOf(node, x.shape);
     const clip: number = node.attrs.clip;
@@ -63,7 +65,8 @@ export const LSTM: OpDef = {
     return refRecurrent(node, ins, KIND, cell, observe);
   },
   int(node, ins) {
-    if (node.q!.fixed) return intLstmQ(node, ins);
+    if (node.q!.fixed) return node.attrs.delta ? intLstmDelta(node, ins) : intLstmQ(node, ins);
+    if (node.attrs.delta) return intLstmDeltaS8(node, ins); // --delta, int8 (lstm-delta.ts)
     const [x, w, r] = ins;
     const q = node.q as RecQ;
     const { I, H } = geomOf(node, x.shape);
@@ -85,9 +88,10 @@ export const LSTM: OpDef = {
     };
     return intRecurrent(node, ins, KIND, cell);
   },
-  quantize: (node, g, qc) => quantizeRecurrent(node, g, qc, KIND),
+  quantize: (node, g, qc) => { quantizeRecurrent(node, g, qc, KIND); if (node.attrs.delta) quantizeDelta(node, g); },
   fixed: fixedLstm,
   emit(node, e) {
+    if (node.attrs.delta) return emitLstmDelta(node, e); // --delta: float and Q-format (lstm-delta.ts)
     if (node.q?.fixed) return emitLstmQ(node, e);
     const gm = geomOf(node, tensor(e.g, node.inputs[0]).shape);
     const { I, H, D } = gm;

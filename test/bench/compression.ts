@@ -16,8 +16,6 @@ import { profileModule } from "../../targets/profile/dynamic.js";
 import { instructions } from "../../targets/profile/instrument.js";
 
 type Variant = [flags: string, opts: CompileOptions];
-/** Options of methods that may not be in this build's CompileOptions yet (the compiler refuses nothing it does not know: the row would equal int8). */
-const o = (x: object): CompileOptions => x as CompileOptions;
 
 function variants(dir: string): Variant[] {
   const q: CompileOptions = { quantize: "int8", calibrate: `${dir}/calib.npy` };
@@ -36,16 +34,18 @@ function variants(dir: string): Variant[] {
     [`${Q} --circulant 4`, { ...q, circulant: { "*": 4 } }],
     [`${Q} --circulant 8`, { ...q, circulant: { "*": 8 } }],
     [`${Q} --ternary all`, { ...q, ternary: ["all"] }],
-    [`${Q} --pow2 all`, o({ ...q, pow2: ["all"] })],
-    [`${Q} --binary all`, o({ ...q, binary: ["all"] })],
-    [`${Q} --share 4`, o({ ...q, share: { "*": 4 } })],
-    [`${Q} --share 3`, o({ ...q, share: { "*": 3 } })],
-    [`${Q} --share 2`, o({ ...q, share: { "*": 2 } })],
-    [`${Q} --weights int4`, o({ ...q, weights: { "*": "int4" } })],
-    [`${Q} --weights int2`, o({ ...q, weights: { "*": "int2" } })],
-    [`${Q} --prune-channels 0.5 --weights int4`, o({ ...q, pruneChannels: { "*": 0.5 }, weights: { "*": "int4" } })],
-    [`${Q} --lowrank 4 --weights int4`, o({ ...q, lowrank: { "*": 4 }, weights: { "*": "int4" } })],
-    [`${Q} --prune 0.5 --share 4`, o({ ...q, prune: { "*": 0.5 }, share: { "*": 4 } })],
+    [`${Q} --pow2 all`, { ...q, pow2: ["all"] }],
+    [`${Q} --binary all`, { ...q, binary: ["all"] }],
+    [`${Q} --share 4`, { ...q, share: { "*": 4 } }],
+    [`${Q} --share 3`, { ...q, share: { "*": 3 } }],
+    [`${Q} --share 2`, { ...q, share: { "*": 2 } }],
+    [`${Q} --weights int4`, { ...q, weights: { "*": "int4" } }],
+    [`${Q} --weights int2`, { ...q, weights: { "*": "int2" } }],
+    [`${Q} --weights int4-tensor`, { ...q, weights: { "*": "int4-tensor" } }],
+    [`${Q} --prune-channels 0.5 --weights int4`, { ...q, pruneChannels: { "*": 0.5 }, weights: { "*": "int4" } }],
+    [`${Q} --lowrank 4 --weights int4`, { ...q, lowrank: { "*": 4 }, weights: { "*": "int4" } }],
+    [`${Q} --prune 0.5 --share 4`, { ...q, prune: { "*": 0.5 }, share: { "*": 4 } }],
+    [`${Q} --prune-channels 0.5 --share 2`, { ...q, pruneChannels: { "*": 0.5 }, share: { "*": 2 } }],
   ];
   return v;
 }
