@@ -10,6 +10,7 @@
  * into blocks of four output channels, and int8 biases with the input zero point folded in
  * where every tap is inside (runtime-as/kernels/conv.ts explains how each kernel uses them).
  */
+import { convSparseWorth, emitConvSparse } from "./conv-sparse.js";
 import { bad } from "../util/errors.js";
 import { makeValue, tensor, type Graph, type Node, type Value } from "../ir/graph.js";
 import { mbqm, quantizeMultiplier, roundHalfAway, clamp } from "../ir/fixedpoint.js";
@@ -158,6 +159,8 @@ export const Conv: OpDef = {
     const ba = () => (bn ? e.addr(node.inputs[2]) : "0");
     const { min, max } = actBounds(node);
     const q = node.q;
+    // pruned int8 layers: the sparse kernel where it is estimated cheaper (ops/conv-sparse.ts)
+    if (q && w.data && bn?.data && convSparseWorth(w.data, gm)) return emitConvSparse(node, e, gm, w.data);
     // int8 output stage: zero point, per-channel multipliers and shifts, clamp
     const out8 = (mult: number[], shift: number[]) => [q!.zy, e.data("mult", "int32", mult), e.data("shift", "int32", shift), q!.qmin, q!.qmax];
     // products of geometry the kernels need (they address with running pointers and do no

@@ -34,6 +34,8 @@ export function circulantVectors(w: ArrayLike<number>, N: number, K: number, k: 
 
 function vectors(node: Node, e: EmitCtx, d: Dims, w: ArrayLike<number>): number[] {
   const k: number = node.attrs.circulant;
+  const other = ["ternary", "pow2", "binary", "share", "subbyte"].find((f) => node.attrs[f]);
+  if (other) bad(`${where(e.g, node)}: --circulant ${k} and ${other} weights on one layer; choose one weight format per layer`);
   const v = circulantVectors(w, d.N, d.K, k);
   if (!v) bad(`${where(e.g, node)}: --circulant ${k} weights are no longer block-circulant (a later method changed single weights: combine --circulant with pruning or weight sharing on different layers)`);
   return v!;

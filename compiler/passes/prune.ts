@@ -13,8 +13,10 @@
  * off from a block of outputs (a layer of two outputs at 80% keeps one of each two). Parallel hardware then gets equal work
  * per processing element; on one wasm thread it is unstructured sparsity with a constraint,
  * run by the same kernels, and its cost is the accuracy the constraint loses.
- * Refused with the layer named: a sparsity outside [0, 1), a name that is no fully
- * connected Gemm, a block that is not a whole number >= 1.
+ * A Conv with group 1 is pruned when named (--prune <conv>=s; "*" means the fully connected
+ * layers): an int8 one sparse enough runs on the sparse convolution (ops/conv-sparse.ts).
+ * Refused with the layer named: a sparsity outside [0, 1), a name that is neither a fully
+ * connected Gemm nor such a Conv, a block that is not a whole number >= 1.
  */
 import { bad } from "../util/errors.js";
 import { tensor, type Graph } from "../ir/graph.js";
@@ -57,17 +59,19 @@ export function pruneBalanced(w: ArrayLike<number>, N: number, K: number, s: num
 export function applyPrune(g: Graph, prune: Record<string, number>, balance?: number): void {
   if (balance !== undefined && (!Number.isInteger(balance) || balance < 1)) bad(`--prune-balance ${balance}: the sub-column length must be a whole number of rows >= 1`);
   const fc = g.nodes.filter((n) => n.op === "Gemm" && n.attrs.canonical);
+  const convs = g.nodes.filter((n) => n.op === "Conv" && (n.attrs.group ?? 1) === 1 && tensor(g, n.inputs[1]).data);
   for (const name of Object.keys(prune)) {
     if (name === "*") continue;
     const node = g.nodes.find((n) => n.name === name);
-    if (!node) bad(`--prune ${name}=${prune[name]}: no layer '${name}' in ${g.source}; fully connected layers: ${fc.map((n) => `'${n.name}'`).join(", ") || "none"}`);
-    if (!fc.includes(node!)) bad(`--prune ${name}=${prune[name]}: ${where(g, node!)} is not a fully connected Gemm; pruning applies to those`);
+    if (!node) bad(`--prune ${name}=${prune[name]}: no layer '${name}' in ${g.source}; layers it can prune: ${[...fc, ...convs].map((n) => `'${n.name}'`).join(", ") || "none"}`);
+    if (!fc.includes(node!) && !convs.includes(node!)) bad(`--prune ${name}=${prune[name]}: ${where(g, node!)} is neither a fully connected Gemm nor a Conv with group 1 and constant weights; pruning applies to those`);
   }
-  for (const node of fc) {
-    const s = prune[node.name] ?? prune["*"];
+  // "*" prunes the fully connected layers; a convolution is pruned when named
+  for (const node of [...fc, ...convs]) {
+    const s = prune[node.name] ?? (fc.includes(node) ? prune["*"] : undefined);
     if (!s) continue;
     const w = tensor(g, node.inputs[1]);
-    const [N, K] = w.shape;
+    const N = w.shape[0], K = w.data!.length / N;
     const d = balance ? pruneBalanced(w.data!, N, K, s, balance) : pruneMagnitude(w.data!, s);
     const name = `${node.inputs[1]}::pruned`; // a copy: a weight shared with another layer stays whole there
     g.tensors.set(name, { ...w, name, data: d });

@@ -87,6 +87,7 @@ describe("block-circulant fully connected layers", () => {
     await expect(compileModel(writeModel(fc(1, 8, 4, 3)), { circulant: { nope: 4 } })).rejects.toThrow(/no layer 'nope'/);
     const r = rng(5);
     const calibrate = Array.from({ length: 8 }, () => ({ x: randValue(r, [1, 16]) }));
+    await expect(compileModel(writeModel(fc(1, 16, 8, 5)), { quantize: "int8", calibrate, circulant: { "*": 4 }, share: { "*": 4 } })).rejects.toThrow(/--circulant 4 and share weights on one layer; choose one weight format per layer/);
     // 8 x 16 with k = 4: every value appears 4 times; 30% is 38 of 128 weights, which splits a group of ties
     await expect(compileModel(writeModel(fc(1, 16, 8, 5)), { quantize: "int8", calibrate, circulant: { "*": 4 }, prune: { "*": 0.3 } })).rejects.toThrow(/no longer block-circulant/);
   });

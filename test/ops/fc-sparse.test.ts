@@ -129,7 +129,7 @@ describe("magnitude pruning and the sparse int8 kernel", () => {
     expect(() => parsePrune(["1"])).toThrow(/--prune 1: the sparsity must be a number in \[0, 1\)/);
     expect(() => parsePrune(["fc=-0.1"])).toThrow(/--prune fc=-0.1/);
     expect(parsePrune(["0.8", "a=0.5"])).toEqual({ "*": 0.8, a: 0.5 });
-    await expect(compileModel(writeModel(fc(1, 8, 4, 3)), { prune: { nope: 0.5 } })).rejects.toThrow(/--prune nope=0.5: no layer 'nope' in .*fully connected layers: 'Gemm_0'/);
-    await expect(compileModel("examples/digits-cnn/model.onnx", { prune: { "/features/features.0/Conv": 0.5 } })).rejects.toThrow(/is not a fully connected Gemm/);
+    await expect(compileModel(writeModel(fc(1, 8, 4, 3)), { prune: { nope: 0.5 } })).rejects.toThrow(/--prune nope=0.5: no layer 'nope' in .*layers it can prune: 'Gemm_0'/);
+    await expect(compileModel("examples/digits-cnn/model.onnx", { prune: { "/features/features.3/Conv": 0.5 } })).rejects.toThrow(/'\/features\/features.3\/Conv' \(Conv\) is neither a fully connected Gemm nor a Conv with group 1/);
   });
 });
