@@ -184,7 +184,7 @@ async function compileCmd(argv: string[]): Promise<void> {
   if (m.offload) console.log(`  offloaded: ${m.offload.map((o) => `'${o.layer}' -> ${o.accelerator} (import ${o.import})`).join(", ")}`);
   if (m.soi) console.log(`  SOI: every ${m.soi.k} steps (${m.soi.mode}) from '${m.soi.split}': ${m.soi.deep.length} deep layer(s), rejoining at ${m.soi.rejoins.join(", ")}`);
   if (m.stream) console.log(`  ${m.layers.length} layers, ${m.totals.params} parameters (${m.totals.paramBytes} B), ${fmtMacs(m.stream.macsPerStep)} MACs per step (busiest step ${m.stream.peakMacsPerStep}; recomputing the ${m.stream.windowSteps}-step window: ${m.stream.windowMacs})`);
-  else console.log(`  ${m.layers.length} layers, ${m.totals.params} parameters (${m.totals.paramBytes} B), ${m.totals.macs} MACs per inference`);
+  else console.log(`  ${m.layers.length} layers, ${m.totals.params} parameters (${m.totals.paramBytes} B as float32/int8/int32 tensors, ${m.totals.storedBytes} B as the module stores them), ${m.totals.macs} MACs per inference`);
   console.log(`  ${files.map((f) => basename(f)).join(", ")}`);
 }
 

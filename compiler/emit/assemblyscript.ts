@@ -55,6 +55,8 @@ export interface Emitted {
   arenaBase: number;
   /** Bytes of the low scratch at address 0 (0: none). */
   scratchBytes: number;
+  /** Per layer (node index), the bytes of constant data first placed for it: its weights as stored (packed, sparse, shared), biases, requantization and lookup tables. */
+  layerBytes: number[];
   /** Every kernel call, in the order of the source. */
   calls: KernelCall[];
   /** Layers run by the host's accelerators (--offload). */
@@ -101,6 +103,9 @@ export function emitAssemblyScript(g: Graph, plan: MemoryPlan, selftest?: SelfTe
   const offloads: OffloadInfo[] = [];
   const arenaAddr = (off: number) => (off === 0 ? "A" : `A + ${off}`);
   let scratchBytes = 0;
+  let current = -1; // the node being emitted (-1: module-level data such as stream state and self-test data)
+  const layerBytes: number[] = g.nodes.map(() => 0);
+  const BYTES: Record<string, number> = { f32: 4, i8: 1, u8: 1, i16: 2, i32: 4 };
 
   const unique = (base: string) => {
     let name = ident(base);
@@ -113,6 +118,7 @@ export function emitAssemblyScript(g: Graph, plan: MemoryPlan, selftest?: SelfTe
     if (!t) internal(`cannot place ${dtype} constant '${hint}' in the module`);
     const sym = unique(`C_${hint}`);
     consts.push(`// ${comment}\nconst ${sym}: usize = memory.data<${t}>([\n${literalList(dtype, values)}\n]);`);
+    if (current >= 0) layerBytes[current] += values.length * BYTES[t];
     return sym;
   };
 
@@ -171,7 +177,6 @@ export function emitAssemblyScript(g: Graph, plan: MemoryPlan, selftest?: SelfTe
   };
 
   let deferredBody = -1;
-  let current = -1;
   for (const [index, node] of g.nodes.entries()) {
     current = index;
     const def = opDef(node.op);
@@ -277,7 +282,7 @@ export function emitAssemblyScript(g: Graph, plan: MemoryPlan, selftest?: SelfTe
     `export function arena_bytes(): i32 { return ${plan.arenaBytes}; }`,
     selftestSrc,
   ].join("\n");
-  return { source, arenaBase, scratchBytes, calls, offloads, memoryBase, inputAddrs, outputAddrs };
+  return { source, arenaBase, scratchBytes, layerBytes, calls, offloads, memoryBase, inputAddrs, outputAddrs };
 }
 
 /**

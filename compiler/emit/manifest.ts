@@ -33,6 +33,8 @@ export interface LayerInfo {
   output: number[];
   params: number;
   paramBytes: number;
+  /** Bytes of constant data the module stores for this layer as compiled: weights as stored (packed, sparse, shared, factored), biases, requantization and lookup tables. */
+  storedBytes?: number;
   macs: number;
   /** Arena bytes in use while this layer runs (its inputs, outputs and everything still needed later). */
   liveBytes: number;
@@ -67,7 +69,7 @@ export interface Manifest {
     /** The largest tensor the module holds: a constant (weights) or an activation buffer (arena slot). */
     largestTensor?: { name: string; bytes: number; kind: "constant" | "activation" };
   };
-  totals: { macs: number; params: number; paramBytes: number };
+  totals: { macs: number; params: number; paramBytes: number; storedBytes: number };
   layers: LayerInfo[];
   exports: string[];
   /**
@@ -88,7 +90,7 @@ export interface Manifest {
   soi?: SoiReport;
 }
 
-export function layerTable(g: Graph, plan: MemoryPlan, em?: Pick<Emitted, "calls">): LayerInfo[] {
+export function layerTable(g: Graph, plan: MemoryPlan, em?: Pick<Emitted, "calls" | "layerBytes">): LayerInfo[] {
   return g.nodes.map((node, step) => {
     const kernels = (em?.calls ?? []).filter((c) => c.layer === step).map((c) => ({ kernel: c.kernel, args: c.args }));
     const cost = callsCost(kernels, STEADY, em?.calls);
@@ -102,6 +104,7 @@ export function layerTable(g: Graph, plan: MemoryPlan, em?: Pick<Emitted, "calls
       output: tensor(g, node.outputs.find((o) => o) ?? node.outputs[0]).shape,
       params: consts.reduce((a, t) => a + numel(t.shape), 0),
       paramBytes: consts.reduce((a, t) => a + numel(t.shape) * dtypeBytes(t.dtype), 0),
+      ...(em?.layerBytes ? { storedBytes: em.layerBytes[step] } : {}),
       macs: def.macs?.(node, g) ?? 0,
       liveBytes: [...plan.slots.values()].filter((sl) => sl.first <= step && step <= sl.last).reduce((a, sl) => a + sl.bytes, 0),
       ...(node.attrs.period !== undefined ? { period: node.attrs.period as number } : {}),
@@ -149,6 +152,7 @@ export function buildManifest(g: Graph, plan: MemoryPlan, em: Emitted, asc: AscR
       macs: layers.reduce((a, l) => a + l.macs, 0),
       params: layers.reduce((a, l) => a + l.params, 0),
       paramBytes: layers.reduce((a, l) => a + l.paramBytes, 0),
+      storedBytes: layers.reduce((a, l) => a + (l.storedBytes ?? 0), 0),
     },
     layers,
     exports,

@@ -123,6 +123,9 @@ describe("magnitude pruning and the sparse int8 kernel", () => {
     console.log(`80% pruned 256 -> 64: ${instructions(pd.layers[0])} -> ${instructions(ps.layers[0])} instructions (${ratio.toFixed(2)}x fewer); weights ${denseBytes} -> ${sparseBytes} bytes (${(denseBytes / sparseBytes).toFixed(2)}x fewer); ${kept} kept in ${pairs} pairs (${2 * pairs - kept} fillers); low scratch ${sparse.manifest.memory.scratchBytes} bytes`);
     expect(ratio).toBeGreaterThanOrEqual(2.5);
     expect(denseBytes / sparseBytes).toBeGreaterThanOrEqual(2.5);
+    // what model.json reports as stored: the weights as laid out plus the folded bias, multiplier and shift (int32 per output)
+    expect(sparse.manifest.layers[0].storedBytes).toBe(sparseBytes + 64 * 12);
+    expect(dense.manifest.layers[0].storedBytes).toBe(denseBytes + 64 * 12);
   });
 
   it("refusals name the problem", async () => {
