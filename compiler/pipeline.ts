@@ -15,6 +15,7 @@ import { applyPruneChannels } from "./passes/prune-channels.js";
 import { applyShare } from "./passes/share.js";
 import { applySubbyte, type Subbyte } from "./passes/subbyte.js";
 import { applyDelta } from "./passes/delta.js";
+import { applyEie } from "./passes/eie.js";
 import { mkdirSync, mkdtempSync, renameSync, rmSync, writeFileSync, existsSync, readdirSync } from "node:fs";
 import { basename, dirname, join, resolve } from "node:path";
 import { bad } from "./util/errors.js";
@@ -77,6 +78,8 @@ export interface CompileOptions {
   share?: Record<string, number>;
   /** Sub-byte weights (passes/subbyte.ts): layer name (or "*") -> "int4" | "int2"; int8 only. */
   weights?: Record<string, Subbyte>;
+  /** EIE compressed-column kernel (passes/eie.ts): layer names, or ["all"]; int8 only. */
+  eie?: string[];
   /** Layers run by host accelerators (passes/offload.ts): layer name -> "fpga-lstm" | "rram". */
   offload?: Record<string, Accelerator>;
   /** Delta LSTM thresholds (passes/delta.ts): "0.05", "x=0.05,h=0.1", "<layer>:..." (repeatable); float or --fixed. */
@@ -163,6 +166,10 @@ export async function compileModel(file: string, opts: CompileOptions = {}): Pro
     if (mode !== "int8" || !calib) bad(`${file}: --binary needs --quantize int8 and --calibrate (its kernel packs int8 activation signs; β is calibrated)`);
     step("binary");
     applyBinary(g, opts.binary, calib!);
+  }
+  if (opts.eie?.length) { // after every weight pass: it only marks layers (passes/eie.ts)
+    step("eie");
+    step(`  EIE layout for ${applyEie(g, opts.eie, mode === "int8").join(", ")}`);
   }
   if (mode === "int8") {
     if (!calib) bad(`${file}: --quantize int8 needs --calibrate <samples.npy> (a few hundred representative inputs)`);

@@ -81,13 +81,17 @@ Exit codes: 0 ok, 1 internal failure, 2 bad input.`,
                            int8): ±α weights and the input's signs, XNOR-popcount
   --share <bits|layer=bits>
                            weight sharing (k-means codebook of 2^bits int8 values, bits 2, 3
-                           or 4) for fully connected layers (repeatable; with --quantize int8):
+                           or 4) for fully connected and Conv layers (repeatable; with --quantize int8):
                            packed indices, one requantization per layer
   --weights <fmt|layer=fmt>
                            sub-byte weights int4 ([-7, 7]) or int2 ({-3, -1, 1, 3}) per row for
-                           fully connected layers (repeatable; with --quantize int8), packed
+                           fully connected and Conv layers (repeatable; with --quantize int8), packed
                            two or four per byte; int4-tensor / int2-tensor: one scale for the
                            layer (run as a shared layer, one requantization per layer)
+  --eie <layer|all>        EIE's compressed columns for sparse fully connected layers whose int8
+                           weights take at most 15 non-zero values (repeatable; with --quantize
+                           int8, e.g. after --prune and --share 4): 4-bit codebook index and
+                           run per weight; only the columns of non-zero activations are walked
   --delta <spec>           delta LSTM / GRU (Spartus): propagate an input / hidden change only
                            when |change| >= theta and skip the other weight columns; spec
                            <theta>, x=<theta_x>,h=<theta_h>, or <layer>:<either> (repeatable);
@@ -148,6 +152,7 @@ async function compileCmd(argv: string[]): Promise<void> {
     selftest: { type: "boolean" }, shape: { type: "string", multiple: true }, quiet: { type: "boolean", short: "q" }, stream: { type: "boolean" },
     soi: { type: "string" }, "soi-mode": { type: "string" }, "soi-split": { type: "string" }, offload: { type: "string", multiple: true }, ternary: { type: "string", multiple: true }, pow2: { type: "string", multiple: true }, binary: { type: "string", multiple: true }, prune: { type: "string", multiple: true }, lowrank: { type: "string", multiple: true }, circulant: { type: "string", multiple: true }, "prune-balance": { type: "string" }, "prune-channels": { type: "string", multiple: true },
     delta: { type: "string", multiple: true }, share: { type: "string", multiple: true }, weights: { type: "string", multiple: true },
+    eie: { type: "string", multiple: true },
   });
   if (v.help) return void console.log(HELP.compile);
   if (positionals.length !== 1) bad(`compile: expected one model file, got ${positionals.length} (see picojoule compile --help)`);
@@ -176,6 +181,7 @@ async function compileCmd(argv: string[]): Promise<void> {
     pruneChannels: v["prune-channels"] ? parsePruneChannels(v["prune-channels"] as string[]) : undefined,
     delta: v.delta as string[] | undefined,
     share: v.share ? parseShare(v.share as string[]) : undefined, weights: v.weights ? parseWeights(v.weights as string[]) : undefined,
+    eie: v.eie as string[] | undefined,
   });
   const files = writeOutputs(c, out);
   const m = c.manifest;

@@ -18,7 +18,9 @@ import { CONV } from "./conv.js";
 import { RECURRENT } from "./recurrent.js";
 import { MISC } from "./misc.js";
 import { FC_CIRCULANT } from "./fc-circulant.js";
+import { FC_EIE } from "./fc-eie.js";
 import { CONV_SPARSE } from "./conv-sparse.js";
+import { CONV_PACKED } from "./conv-packed.js";
 
 /** Offloaded layers (emit/offload.ts): the module only calls the host, which does the work. */
 const OFFLOAD: Record<string, Formula> = {
@@ -26,7 +28,7 @@ const OFFLOAD: Record<string, Formula> = {
   pj_offload_rram_gemm: () => ({ muls: 0, loadBytes: 0, storeBytes: 0 }),
 };
 
-export const FORMULAS: Record<string, Formula> = { ...FC, ...FC_CIRCULANT, ...CONV, ...CONV_SPARSE, ...RECURRENT, ...MISC, ...OFFLOAD };
+export const FORMULAS: Record<string, Formula> = { ...FC, ...FC_CIRCULANT, ...FC_EIE, ...CONV, ...CONV_SPARSE, ...CONV_PACKED, ...RECURRENT, ...MISC, ...OFFLOAD };
 
 type Call = { kernel: string; args: ReadonlyArray<string | number> };
 

@@ -255,7 +255,7 @@ export function emitAssemblyScript(g: Graph, plan: MemoryPlan, selftest?: SelfTe
   const source = [
     `// ${basename(g.source)} compiled by picojoule ${version()} (${mode}). Generated: edit the model, not this file.`,
     `// Arena: ${plan.arenaBytes} bytes at address ${arenaBase} (lower bound ${plan.lowerBound}); constants start at ${memoryBase}.`,
-    ...(scratchBytes ? [`// Low scratch: ${scratchBytes} bytes at address 0, below the arena (a row of activations for the sparse kernel).`] : []),
+    ...(scratchBytes ? [`// Low scratch: ${scratchBytes} bytes at address 0, below the arena (rows of activations, accumulators or unpacked weights for the kernels that use it).`] : []),
     ...importLines,
     "",
     `const A: usize = ${arenaBase};`,

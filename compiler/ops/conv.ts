@@ -11,6 +11,7 @@
  * where every tap is inside (runtime-as/kernels/conv.ts explains how each kernel uses them).
  */
 import { convSparseWorth, emitConvSparse } from "./conv-sparse.js";
+import { convPackedQuant, emitConvPacked } from "./conv-packed.js";
 import { bad } from "../util/errors.js";
 import { makeValue, tensor, type Graph, type Node, type Value } from "../ir/graph.js";
 import { mbqm, quantizeMultiplier, roundHalfAway, clamp } from "../ir/fixedpoint.js";
@@ -137,7 +138,7 @@ export const Conv: OpDef = {
   quantize(node, g, qc) {
     const [xn, wn, bn] = node.inputs;
     const yn = node.outputs[0];
-    qc.weightQuant(wn, 0);
+    if (!convPackedQuant(node, g, qc)) qc.weightQuant(wn, 0); // --weights, --share: packed weights' own grid (ops/conv-packed.ts)
     qc.actQuant(yn);
     const xq = tensor(g, xn).quant!, wq = tensor(g, wn).quant!, yq = tensor(g, yn).quant!;
     node.inputs[2] = quantizeBias(g, node, bn, xq.scale[0], wq.scale, tensor(g, wn).shape[0]);
@@ -159,6 +160,7 @@ export const Conv: OpDef = {
     const ba = () => (bn ? e.addr(node.inputs[2]) : "0");
     const { min, max } = actBounds(node);
     const q = node.q;
+    if (node.attrs.subbyte || node.attrs.share) return emitConvPacked(node, e, gm); // --weights, --share: packed weights (ops/conv-packed.ts)
     // pruned int8 layers: the sparse kernel where it is estimated cheaper (ops/conv-sparse.ts)
     if (q && w.data && bn?.data && convSparseWorth(w.data, gm)) return emitConvSparse(node, e, gm, w.data);
     // int8 output stage: zero point, per-channel multipliers and shifts, clamp
@@ -271,7 +273,7 @@ export function axisTaps(out: number, size: number, K: number, s: number, d: num
 }
 
 /** [first, last + 1) of the output indices with every tap inside the input (contiguous), or [0, 0). */
-function fullRange(t: AxisTaps, K: number): [number, number] {
+export function fullRange(t: AxisTaps, K: number): [number, number] {
   const full = t.lo.map((lo, i) => lo === 0 && t.hi[i] === K);
   const a = full.indexOf(true);
   return a < 0 ? [0, 0] : [a, full.lastIndexOf(true) + 1];
@@ -281,7 +283,7 @@ function fullRange(t: AxisTaps, K: number): [number, number] {
  * The kernels' rows and cols tables: lo | hi << 8 per output row / column; cols also holds
  * the input column of tap lo, o sw - pl + lo dw (0 without taps), in bits 16-31.
  */
-function tapTables(e: EmitCtx, rows: AxisTaps, cols: AxisTaps, sw: number, dw: number, pl: number): string[] {
+export function tapTables(e: EmitCtx, rows: AxisTaps, cols: AxisTaps, sw: number, dw: number, pl: number): string[] {
   return [
     e.data("conv_rows", "int32", rows.lo.map((lo, i) => lo | (rows.hi[i] << 8))),
     e.data("conv_cols", "int32", cols.lo.map((lo, i) => lo | (cols.hi[i] << 8) | (cols.hi[i] > lo ? (i * sw - pl + lo * dw) << 16 : 0))),
@@ -294,7 +296,7 @@ function tapTables(e: EmitCtx, rows: AxisTaps, cols: AxisTaps, sw: number, dw: n
  * accumulator, so that it plus sum x * w equals b[m] + sum (x - zx) * w. Slot i holds output
  * channel chan(i) (-1: padding, 0).
  */
-function foldZeroPoint(w: ArrayLike<number>, b: ArrayLike<number>, zx: number, slots: number, chan: (i: number) => number): Int32Array {
+export function foldZeroPoint(w: ArrayLike<number>, b: ArrayLike<number>, zx: number, slots: number, chan: (i: number) => number): Int32Array {
   const M = b.length, per = w.length / M;
   const out = new Int32Array(slots);
   for (let i = 0; i < slots; i++) {
@@ -308,7 +310,7 @@ function foldZeroPoint(w: ArrayLike<number>, b: ArrayLike<number>, zx: number, s
 }
 
 /** Geometry from normalized attributes and the actual operand shapes. */
-function geomOf(node: Node, x: { shape: number[] }, w: { shape: number[] }): ConvGeom {
+export function geomOf(node: Node, x: { shape: number[] }, w: { shape: number[] }): ConvGeom {
   const sp = x.shape.length - 2;
   const [N, C] = x.shape;
   const [M] = w.shape;

@@ -37,6 +37,7 @@ import { emitFcCirculantF32, emitFcCirculantS8 } from "./fc-circulant.js";
 import { emitFcPacked, packedWeightQuant } from "./fc-packed.js";
 import { emitFcPow2, pow2WeightQuant } from "./fc-pow2.js";
 import { binaryRef, emitFcBinary, fcBinaryInt, quantizeFcBinary } from "./fc-binary.js";
+import { emitFcEie } from "./fc-eie.js";
 
 interface Dims { M: number; N: number; K: number }
 
@@ -178,6 +179,7 @@ export function emitFcF32(node: Node, e: EmitCtx, a: string, w: string, b: strin
  * subtraction fewer per activation.
  */
 export function emitFcS8(node: Node, e: EmitCtx, d: Dims): void {
+  if (node.attrs.eie) return emitFcEie(node, e, d); // --eie layers first, packed or not: ops/fc-eie.ts
   if (node.attrs.pow2) return emitFcPow2(node, e, d); // --pow2 / --binary layers: ops/fc-pow2.ts, ops/fc-binary.ts
   if (node.q!.binary) return emitFcBinary(node, e, d);
   const q = node.q!;

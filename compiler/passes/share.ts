@@ -15,10 +15,14 @@
  * codebook larger than the layer's number of weights, a name that is no fully connected
  * Gemm, a layer named for --ternary as well. "--share <bits>" (every layer) leaves out the
  * layers that --ternary or --weights compress.
+ * Convolutions (constant weights, group 1 or depthwise) are shared the same way, their int8
+ * weights per tensor too (kept per channel for Conv's requantization, ops/conv-packed.ts);
+ * "*" includes them, and a named one whose kernel has no packed form is refused.
  */
 import { bad } from "../util/errors.js";
 import { tensor, type Graph } from "../ir/graph.js";
 import { where } from "../ops/util.js";
+import { convPackable, isConvLayer } from "../ops/conv-packed.js";
 
 export const KMEANS_ITERATIONS = 100;
 
@@ -64,14 +68,14 @@ export function kmeans1d(x: ArrayLike<number>, k: number, iterations = KMEANS_IT
  * and those in `exclude` (the layers --weights names).
  */
 export function applyShare(g: Graph, share: Record<string, number>, exclude: string[] = []): Record<string, number> {
-  const fc = g.nodes.filter((n) => n.op === "Gemm" && n.attrs.canonical);
+  const fc = g.nodes.filter((n) => (n.op === "Gemm" && n.attrs.canonical) || isConvLayer(g, n));
   for (const name of Object.keys(share)) {
     if (name === "*") continue;
     const node = g.nodes.find((n) => n.name === name);
-    if (!node) bad(`--share ${name}=${share[name]}: no layer '${name}' in ${g.source}; fully connected layers: ${fc.map((n) => `'${n.name}'`).join(", ") || "none"}`);
-    if (!fc.includes(node!)) bad(`--share ${name}=${share[name]}: ${where(g, node!)} is not a fully connected Gemm (constant weights); weight sharing applies to those`);
+    if (!node) bad(`--share ${name}=${share[name]}: no layer '${name}' in ${g.source}; fully connected layers: ${fc.filter((n) => n.op === "Gemm").map((n) => `'${n.name}'`).join(", ") || "none"}; convolutions: ${fc.filter((n) => n.op === "Conv").map((n) => `'${n.name}'`).join(", ") || "none"}`);
+    if (!fc.includes(node!)) bad(`--share ${name}=${share[name]}: ${where(g, node!)} is not a fully connected Gemm or a convolution (constant weights); weight sharing applies to those`);
   }
-  if (share["*"] !== undefined && !fc.length) bad(`--share ${share["*"]}: ${g.source} has no fully connected Gemm layer`);
+  if (share["*"] !== undefined && !fc.length) bad(`--share ${share["*"]}: ${g.source} has no fully connected Gemm or convolution layer`);
   if (share["*"] !== undefined && exclude.includes("*")) bad(`--share ${share["*"]} and --weights both name every layer; give one of them layer names (--share <layer>=<bits>)`);
   const done: Record<string, number> = {};
   for (const node of fc) {
@@ -79,6 +83,7 @@ export function applyShare(g: Graph, share: Record<string, number>, exclude: str
     if (bits === undefined) continue;
     if (share[node.name] === undefined && (node.attrs.ternary || exclude.includes(node.name))) continue;
     if (node.attrs.ternary) bad(`--share: ${where(g, node)} is also --ternary; choose one compression of its weights`);
+    if (node.op === "Conv" && !convPackable(g, node, `--share ${node.name}=${bits}`, share[node.name] !== undefined)) continue;
     const w = tensor(g, node.inputs[1]);
     const d = Float32Array.from(w.data!);
     const k = 2 ** bits;

@@ -26,11 +26,17 @@
  * Refused with the layer named: a format other than int4/int2, a name that is no fully
  * connected Gemm, a layer named here that is also ternary or shared. "--weights <fmt>"
  * (every layer) leaves out the layers that --ternary or --share compress.
+ * Convolutions (constant weights, group 1 or depthwise) take every format, per output channel
+ * as a row of C/G KH KW weights (the -tensor forms: the same grid with one scale for every
+ * channel, still requantized per channel); their packed kernels are ops/conv-packed.ts. "*"
+ * includes them; a named convolution whose kernel has no packed form (grouped, the general
+ * kernel) is refused with the layer named, and "*" leaves it out.
  */
 import { bad } from "../util/errors.js";
 import { tensor, type Graph } from "../ir/graph.js";
 import { clamp, roundHalfAway } from "../ir/fixedpoint.js";
 import { where } from "../ops/util.js";
+import { convPackable, isConvLayer } from "../ops/conv-packed.js";
 
 export type Subbyte = "int4" | "int2" | "int4-tensor" | "int2-tensor";
 const FORMATS = ["int4", "int2", "int4-tensor", "int2-tensor"];
@@ -75,27 +81,29 @@ export function int4Row(row: ArrayLike<number>): { s: number; q: number[] } {
 
 /** Rounds the chosen layers' weights to their sub-byte grid; returns layer name -> format. */
 export function applySubbyte(g: Graph, spec: Record<string, Subbyte>): Record<string, Subbyte> {
-  const fc = g.nodes.filter((n) => n.op === "Gemm" && n.attrs.canonical);
+  const fc = g.nodes.filter((n) => (n.op === "Gemm" && n.attrs.canonical) || isConvLayer(g, n));
+  const convs = fc.filter((n) => n.op === "Conv").map((n) => `'${n.name}'`).join(", ") || "none";
   for (const name of Object.keys(spec)) {
     if (name === "*") continue;
     const node = g.nodes.find((n) => n.name === name);
-    if (!node) bad(`--weights ${name}=${spec[name]}: no layer '${name}' in ${g.source}; fully connected layers: ${fc.map((n) => `'${n.name}'`).join(", ") || "none"}`);
-    if (!fc.includes(node!)) bad(`--weights ${name}=${spec[name]}: ${where(g, node!)} is not a fully connected Gemm (constant weights); sub-byte weights apply to those`);
+    if (!node) bad(`--weights ${name}=${spec[name]}: no layer '${name}' in ${g.source}; fully connected layers: ${fc.filter((n) => n.op === "Gemm").map((n) => `'${n.name}'`).join(", ") || "none"}; convolutions: ${convs}`);
+    if (!fc.includes(node!)) bad(`--weights ${name}=${spec[name]}: ${where(g, node!)} is not a fully connected Gemm or a convolution (constant weights); sub-byte weights apply to those`);
   }
-  if (spec["*"] !== undefined && !fc.length) bad(`--weights ${spec["*"]}: ${g.source} has no fully connected Gemm layer`);
+  if (spec["*"] !== undefined && !fc.length) bad(`--weights ${spec["*"]}: ${g.source} has no fully connected Gemm or convolution layer`);
   const done: Record<string, Subbyte> = {};
   for (const node of fc) {
     const fmt = spec[node.name] ?? spec["*"];
     if (fmt === undefined) continue;
     if (spec[node.name] === undefined && (node.attrs.ternary || node.attrs.share)) continue; // "*": the layers no other compression took
     if (node.attrs.ternary || node.attrs.share) bad(`--weights ${fmt}: ${where(g, node)} is also --${node.attrs.ternary ? "ternary" : "share"}; choose one compression of its weights`);
+    if (node.op === "Conv" && !convPackable(g, node, `--weights ${node.name}=${fmt}`, spec[node.name] !== undefined)) continue;
     const w = tensor(g, node.inputs[1]);
-    const [N, K] = w.shape;
     const d = Float32Array.from(w.data!);
+    const N = w.shape[0], K = d.length / N; // a convolution's row: its output channel's C/G KH KW weights
     if (fmt.startsWith("int2") && d.some((v) => v === 0)) bad(`--weights int2: ${where(g, node)} has weights equal to 0 (pruned?); int2's levels {-3, -1, 1, 3} have no zero, so use int4 or --share there`);
     const name = `${node.inputs[1]}::${fmt}`; // a copy: a weight shared with another layer stays whole there
     done[node.name] = fmt;
-    if (fmt.endsWith("-tensor")) {
+    if (fmt.endsWith("-tensor") && node.op !== "Conv") {
       // one scale for the layer: its int8 weights take at most 15 (int4) or 4 (int2) values
       // shared by every row, which is a codebook: the layer runs as a --share layer
       const { s, q } = fmt === "int4-tensor" ? int4Row(d) : int2Row(d);
@@ -106,9 +114,10 @@ export function applySubbyte(g: Graph, spec: Record<string, Subbyte>): Record<st
       continue;
     }
     const scales: number[] = [];
+    const one = fmt.endsWith("-tensor") ? (fmt === "int4-tensor" ? int4Row(d) : int2Row(d)) : undefined; // a convolution's: one scale, kept per channel
     for (let n = 0; n < N; n++) {
       const row = d.subarray(n * K, (n + 1) * K);
-      const { s, q } = fmt === "int4" ? int4Row(row) : int2Row(row);
+      const { s, q } = one ? { s: one.s, q: one.q.slice(n * K, (n + 1) * K) } : fmt === "int4" ? int4Row(row) : int2Row(row);
       for (let k = 0; k < K; k++) row[k] = s * q[k];
       scales.push(s);
     }
