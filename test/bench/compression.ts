@@ -46,7 +46,17 @@ function variants(dir: string): Variant[] {
     [`${Q} --lowrank 4 --weights int4`, { ...q, lowrank: { "*": 4 }, weights: { "*": "int4" } }],
     [`${Q} --prune 0.5 --share 4`, { ...q, prune: { "*": 0.5 }, share: { "*": 4 } }],
     [`${Q} --prune-channels 0.5 --share 2`, { ...q, pruneChannels: { "*": 0.5 }, share: { "*": 2 } }],
+    [`${Q} --prune 0.8 --share 4 --eie all`, { ...q, prune: { "*": 0.8 }, share: { "*": 4 }, eie: ["all"] }],
   ];
+  // the example's own layers
+  if (dir.endsWith("digits-cnn")) {
+    const conv = "/features/features.10/Conv", fc = "/head/head.1/MatMul";
+    v.push(
+      [`${Q} --prune ${conv}=0.9`, { ...q, prune: { [conv]: 0.9 } }],
+      [`${Q} --weights int4 --share ${conv}=3 --share ${fc}=3`, { ...q, weights: { "*": "int4" }, share: { [conv]: 3, [fc]: 3 } }],
+    );
+  }
+  if (dir.endsWith("cancer-mlp")) v.push([`${Q} --binary /net/net.0/Gemm`, { ...q, binary: ["/net/net.0/Gemm"] }]);
   return v;
 }
 
