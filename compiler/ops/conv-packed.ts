@@ -25,7 +25,7 @@ import type { EmitCtx, QuantCtx } from "./types.js";
 import { axisTaps, foldZeroPoint, fullRange, geomOf, kernelKind, tapTables, type ConvGeom } from "./conv.js";
 import { where } from "./util.js";
 import { codebookOf, packIndices, packedRowBytes } from "./fc-packed.js";
-import { quantizeWeights } from "../passes/quantize.js";
+import { quantizeWeights } from "../passes/quantize-weights.js";
 
 /** Tiles (count, weights per tile) of a packed convolution's kind. */
 export function convTiles(gm: ConvGeom, kind: "dw" | "pw" | "blk"): { tiles: number; len: number } {

@@ -16,6 +16,9 @@ import { interpret } from "../ir/interp.js";
 import { opDef } from "../ops/table.js";
 import type { QuantCtx } from "../ops/types.js";
 import { clamp, roundHalfAway } from "../ir/fixedpoint.js";
+import { quantizeWeights } from "./quantize-weights.js";
+
+export { quantizeWeights };
 
 export type Ranges = Map<string, { min: number; max: number }>;
 
@@ -111,23 +114,3 @@ export function quantizeGraph(src: Graph, ranges: Ranges): Graph {
   return g;
 }
 
-/** Symmetric int8 in [-127, 127], one scale per slice along `axis` (per tensor when axis < 0). */
-export function quantizeWeights(t: Tensor, axis: number): void {
-  const d = t.data!;
-  const channels = axis < 0 ? 1 : t.shape[axis];
-  const inner = axis < 0 ? d.length : t.shape.slice(axis + 1).reduce((a, b) => a * b, 1);
-  const maxAbs = new Array<number>(channels).fill(0);
-  for (let i = 0; i < d.length; i++) {
-    const c = axis < 0 ? 0 : Math.floor(i / inner) % channels;
-    maxAbs[c] = Math.max(maxAbs[c], Math.abs(d[i]));
-  }
-  const scale = maxAbs.map((m) => (m > 0 ? m / 127 : 1));
-  const q = new Int8Array(d.length);
-  for (let i = 0; i < d.length; i++) {
-    const c = axis < 0 ? 0 : Math.floor(i / inner) % channels;
-    q[i] = clamp(roundHalfAway(d[i] / scale[c]), -127, 127);
-  }
-  t.data = q;
-  t.dtype = "int8";
-  t.quant = { scale, zeroPoint: scale.map(() => 0), axis };
-}
