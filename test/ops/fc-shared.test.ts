@@ -8,56 +8,19 @@
 // 8x smaller than float32 within 1 point of its accuracy; and the refusals.
 import { describe, expect, it } from "vitest";
 import { compileModel, importAndLower, type Compiled } from "../../compiler/pipeline.js";
-import { instantiate, runFloat, runRaw } from "../../compiler/runner.js";
+import { instantiate, runFloat } from "../../compiler/runner.js";
 import { readNpy } from "../../compiler/util/npy.js";
 import { samplesFromShape } from "../../compiler/io.js";
 import { interpSelftest, wasmValidate } from "../helpers/wabt.js";
-import { interpret } from "../../compiler/ir/interp.js";
 import { applyShare, kmeans1d, parseShare } from "../../compiler/passes/share.js";
 import { packIndices } from "../../compiler/ops/fc-packed.js";
-import { tensor, type Value } from "../../compiler/ir/graph.js";
-import { quantizeValue } from "../../compiler/passes/quantize.js";
-import { writeModel, type ModelSpec } from "../helpers/build-onnx.js";
-import { randValue, rng, uniform } from "../helpers/random.js";
+import { tensor } from "../../compiler/ir/graph.js";
+import { writeModel } from "../helpers/build-onnx.js";
 import { analyticVsDynamic, mismatches } from "../helpers/cost.js";
 import { profileModule } from "../../targets/profile/dynamic.js";
 import { instructions } from "../../targets/profile/instrument.js";
+import { bitExact, calib, fc } from "../helpers/fc.js";
 
-function fc(M: number, K: number, N: number, seed: number, opts: { relu?: boolean; weights?: Float32Array; bias?: boolean } = {}): ModelSpec {
-  const r = rng(seed);
-  return {
-    inputs: [{ name: "x", shape: [M, K] }], outputs: ["y"],
-    initializers: [
-      { name: "W", shape: [N, K], data: opts.weights ?? uniform(r, N * K, -0.5, 0.5) },
-      ...(opts.bias !== false ? [{ name: "b", shape: [N], data: uniform(r, N, -0.3, 0.3) }] : []),
-    ],
-    nodes: [
-      { op: "Gemm", inputs: ["x", "W", ...(opts.bias !== false ? ["b"] : [])], outputs: [opts.relu ? "h" : "y"], attrs: { transB: 1 } },
-      ...(opts.relu ? [{ op: "Relu", inputs: ["h"], outputs: ["y"] }] : []),
-    ],
-  };
-}
-
-const calib = (shape: number[], seed: number) => {
-  const r = rng(seed);
-  return Array.from({ length: 16 }, () => ({ x: randValue(r, shape) }));
-};
-
-/** Raw int8 inputs through the wasm and the integer interpreter, compared byte for byte. */
-async function bitExact(c: Compiled, shape: number[], seed: number): Promise<number[][]> {
-  const m = await instantiate(c.wasm, c.manifest);
-  const r = rng(seed);
-  const io = c.manifest.inputs[0];
-  const outs: number[][] = [];
-  for (const range of [1, 1, 4]) {
-    const x = randValue(r, shape, -range, range);
-    const q: Value = { dtype: "int8", shape, data: Int8Array.from(x.data, (v) => quantizeValue(v, io.scale!, io.zeroPoint!)) };
-    const got = Array.from(runRaw(m, [q])[0].data);
-    expect(got).toEqual(Array.from(interpret(c.graph, { x: q }).y.data));
-    outs.push(got);
-  }
-  return outs;
-}
 
 /** The length of an emitted constant, from its comment in model.ts ("// hint: dtype xN"). */
 function constLength(c: Compiled, hint: string): number {

@@ -7,55 +7,18 @@
 // kernel give the same bytes while the ternary kernel executes fewer instructions (counted,
 // not timed); analytic costs equal the counted ones; and the refusals.
 import { describe, expect, it } from "vitest";
-import { compileModel, type Compiled } from "../../compiler/pipeline.js";
-import { instantiate, runRaw } from "../../compiler/runner.js";
-import { interpret } from "../../compiler/ir/interp.js";
+import { compileModel } from "../../compiler/pipeline.js";
+import { instantiate } from "../../compiler/runner.js";
 import { importAndLower } from "../../compiler/pipeline.js";
 import { applyTernary } from "../../compiler/passes/ternary.js";
-import { tensor, type Value } from "../../compiler/ir/graph.js";
-import { quantizeValue } from "../../compiler/passes/quantize.js";
-import { writeModel, type ModelSpec } from "../helpers/build-onnx.js";
-import { randValue, rng, uniform } from "../helpers/random.js";
+import { tensor } from "../../compiler/ir/graph.js";
+import { writeModel } from "../helpers/build-onnx.js";
+import { rng, uniform } from "../helpers/random.js";
 import { analyticVsDynamic, mismatches } from "../helpers/cost.js";
 import { profileModule } from "../../targets/profile/dynamic.js";
 import { instructions } from "../../targets/profile/instrument.js";
+import { bitExact, calib, fc } from "../helpers/fc.js";
 
-function fc(M: number, K: number, N: number, seed: number, opts: { bias?: boolean; relu?: boolean; weights?: Float32Array } = {}): ModelSpec {
-  const r = rng(seed);
-  return {
-    inputs: [{ name: "x", shape: [M, K] }], outputs: ["y"],
-    initializers: [
-      { name: "W", shape: [N, K], data: opts.weights ?? uniform(r, N * K, -0.5, 0.5) },
-      ...(opts.bias !== false ? [{ name: "b", shape: [N], data: uniform(r, N, -0.3, 0.3) }] : []),
-    ],
-    nodes: [
-      { op: "Gemm", inputs: ["x", "W", ...(opts.bias !== false ? ["b"] : [])], outputs: [opts.relu ? "h" : "y"], attrs: { transB: 1 } },
-      ...(opts.relu ? [{ op: "Relu", inputs: ["h"], outputs: ["y"] }] : []),
-    ],
-  };
-}
-
-const calib = (shape: number[], seed: number) => {
-  const r = rng(seed);
-  return Array.from({ length: 16 }, () => ({ x: randValue(r, shape) }));
-};
-
-/** Runs raw int8 inputs through the wasm and the integer interpreter; returns the wasm outputs. */
-async function bitExact(c: Compiled, shape: number[], seed: number): Promise<number[][]> {
-  const m = await instantiate(c.wasm, c.manifest);
-  const r = rng(seed);
-  const io = c.manifest.inputs[0];
-  const outs: number[][] = [];
-  for (const range of [1, 1, 4]) {
-    const x = randValue(r, shape, -range, range);
-    const q: Value = { dtype: "int8", shape, data: Int8Array.from(x.data, (v) => quantizeValue(v, io.scale!, io.zeroPoint!)) };
-    const got = runRaw(m, [q])[0];
-    const want = interpret(c.graph, { x: q }).y;
-    expect(Array.from(got.data)).toEqual(Array.from(want.data));
-    outs.push(Array.from(got.data));
-  }
-  return outs;
-}
 
 describe("ternary weights (TWN)", () => {
   it("the rule on a row worked by hand: threshold 0.7 mean|w|, one magnitude for the kept", () => {
