@@ -10,7 +10,7 @@ import { applyPow2 } from "./passes/pow2.js";
 import { applyBinary } from "./passes/binary.js";
 import { applyPrune } from "./passes/prune.js";
 import { applyLowrank } from "./passes/lowrank.js";
-import { applyCirculant } from "./passes/circulant.js";
+import { applyCirculant, type CirculantKernel } from "./passes/circulant.js";
 import { applyPruneChannels } from "./passes/prune-channels.js";
 import { applyShare } from "./passes/share.js";
 import { applySubbyte, type Subbyte } from "./passes/subbyte.js";
@@ -62,6 +62,8 @@ export interface CompileOptions {
   pruneChannels?: Record<string, number>;
   /** Block-circulant weights (passes/circulant.ts): layer name (or "*") -> block size k >= 2. */
   circulant?: Record<string, number>;
+  /** The float kernel of the circulant layers: "auto" (default: the cheaper by estimate), "direct" or "fft". */
+  circulantKernel?: CirculantKernel;
   /** Low-rank factors (passes/lowrank.ts): layer name (or "*") -> rank (integer >= 1) or energy share in (0, 1). */
   lowrank?: Record<string, number>;
   /** Magnitude pruning (passes/prune.ts): layer name (or "*" for every fully connected layer) -> sparsity in [0, 1). */
@@ -132,7 +134,8 @@ export async function compileModel(file: string, opts: CompileOptions = {}): Pro
   }
   if (opts.circulant && Object.keys(opts.circulant).length) {
     step("circulant");
-    for (const r of applyCirculant(g, opts.circulant)) step(`  ${r.layer}: ${r.k ? `${r.k} x ${r.k} circulant blocks` : `left whole (${r.note})`}`);
+    if (opts.circulantKernel === "fft" && (mode === "int8" || fmt)) bad(`--circulant-kernel fft: the FFT kernel is float only (a product of rounded transforms is not the integer sum); drop it or compile without ${fmt ? `--fixed ${opts.fixed}` : "--quantize int8"}`);
+    for (const r of applyCirculant(g, opts.circulant, opts.circulantKernel)) step(`  ${r.layer}: ${r.k ? `${r.k} x ${r.k} circulant blocks` : `left whole (${r.note})`}`);
   }
   if (opts.prune && Object.keys(opts.prune).length) {
     step("prune");

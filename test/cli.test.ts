@@ -203,3 +203,26 @@ describe("picojoule CLI, --fixed Qm.f", () => {
     expect(existsSync(join(dir, "f1"))).toBe(false);
   });
 });
+
+describe("picojoule CLI: block-circulant kernels", () => {
+  const dir = tmpDir();
+  const r = rng(12);
+  const model = writeModel({
+    inputs: [{ name: "x", shape: [1, 16] }], outputs: ["y"],
+    initializers: [{ name: "W", shape: [8, 16], data: uniform(r, 128) }],
+    nodes: [{ op: "Gemm", inputs: ["x", "W"], outputs: ["y"], attrs: { transB: 1 }, name: "fc" }],
+  }, "cli-circ");
+
+  it("--circulant-kernel chooses the float kernel as the library does; bad values and int8 are refused", () => {
+    const kernels = (out: string) => JSON.parse(readFileSync(join(out, "model.json"), "utf8")).layers.flatMap((l: { kernels: Array<{ kernel: string }> }) => l.kernels.map((k) => k.kernel));
+    for (const [flags, fn] of [[[], "fc_circulant_fft_f32"], [["--circulant-kernel", "direct"], "fc_circulant_f32"], [["--circulant-kernel", "fft"], "fc_circulant_fft_f32"]] as Array<[string[], string]>) {
+      const out = join(dir, `c${flags.length ? flags[1] : "auto"}`);
+      const c = pj("compile", model, "-o", out, "--circulant", "4", ...flags, "--selftest", "-q");
+      expect(c.code, c.stderr).toBe(0);
+      expect(kernels(out)).toEqual([fn]);
+    }
+    expectBad(pj("compile", model, "-o", join(dir, "bad"), "--circulant", "4", "--circulant-kernel", "fast"), /--circulant-kernel fast: choose auto, direct or fft/);
+    expectBad(pj("compile", model, "-o", join(dir, "bad"), "--circulant", "4", "--circulant-kernel", "fft", "--fixed", "Q4.4"), /--circulant-kernel fft: the FFT kernel is float only/);
+    expect(existsSync(join(dir, "bad"))).toBe(false);
+  });
+});

@@ -20,7 +20,7 @@ import { SWEEP_HELP, sweepCommand, type SweepCliArgs } from "./sweep.js";
 import { parseOffload } from "../passes/offload.js";
 import { parsePrune } from "../passes/prune.js";
 import { parseLowrank } from "../passes/lowrank.js";
-import { parseCirculant } from "../passes/circulant.js";
+import { parseCirculant, parseCirculantKernel } from "../passes/circulant.js";
 import { parsePruneChannels } from "../passes/prune-channels.js";
 import { parseShare } from "../passes/share.js";
 import { parseWeights } from "../passes/subbyte.js";
@@ -73,6 +73,9 @@ Exit codes: 0 ok, 1 internal failure, 2 bad input.`,
                            of the squared singular values to keep (repeatable)
   --circulant <k|layer=k>  block-circulant weights (k x k circulant blocks, one vector each: k
                            times fewer weights) for fully connected layers (repeatable)
+  --circulant-kernel <auto|direct|fft>
+                           float kernel of the circulant layers: by default the one with fewer
+                           estimated instructions; fft needs k a power of two up to 256
   --ternary <layer|all>    ternary weights (TWN) for fully connected layers (repeatable; with
                            --quantize int8): -m, 0 or m per weight, an additions-only kernel
   --pow2 <layer|all>       power-of-two weights for fully connected layers (repeatable; with
@@ -150,7 +153,7 @@ async function compileCmd(argv: string[]): Promise<void> {
   const { values: v, positionals } = args("compile", argv, {
     out: { type: "string", short: "o" }, quantize: { type: "string" }, calibrate: { type: "string" }, fixed: { type: "string" },
     selftest: { type: "boolean" }, shape: { type: "string", multiple: true }, quiet: { type: "boolean", short: "q" }, stream: { type: "boolean" },
-    soi: { type: "string" }, "soi-mode": { type: "string" }, "soi-split": { type: "string" }, offload: { type: "string", multiple: true }, ternary: { type: "string", multiple: true }, pow2: { type: "string", multiple: true }, binary: { type: "string", multiple: true }, prune: { type: "string", multiple: true }, lowrank: { type: "string", multiple: true }, circulant: { type: "string", multiple: true }, "prune-balance": { type: "string" }, "prune-channels": { type: "string", multiple: true },
+    soi: { type: "string" }, "soi-mode": { type: "string" }, "soi-split": { type: "string" }, offload: { type: "string", multiple: true }, ternary: { type: "string", multiple: true }, pow2: { type: "string", multiple: true }, binary: { type: "string", multiple: true }, prune: { type: "string", multiple: true }, lowrank: { type: "string", multiple: true }, circulant: { type: "string", multiple: true }, "circulant-kernel": { type: "string" }, "prune-balance": { type: "string" }, "prune-channels": { type: "string", multiple: true },
     delta: { type: "string", multiple: true }, share: { type: "string", multiple: true }, weights: { type: "string", multiple: true },
     eie: { type: "string", multiple: true },
   });
@@ -177,6 +180,7 @@ async function compileCmd(argv: string[]): Promise<void> {
     prune: v.prune ? parsePrune(v.prune as string[]) : undefined,
     lowrank: v.lowrank ? parseLowrank(v.lowrank as string[]) : undefined,
     circulant: v.circulant ? parseCirculant(v.circulant as string[]) : undefined,
+    circulantKernel: v["circulant-kernel"] !== undefined ? parseCirculantKernel(v["circulant-kernel"] as string) : undefined,
     pruneBalance: v["prune-balance"] === undefined ? undefined : Number(v["prune-balance"]),
     pruneChannels: v["prune-channels"] ? parsePruneChannels(v["prune-channels"] as string[]) : undefined,
     delta: v.delta as string[] | undefined,

@@ -8,6 +8,9 @@
  * are replaced before calibration, so every later stage sees the compressed model. In int8
  * the structure survives quantization exactly: the rows of one block row hold the same
  * values (rotated), so their per-row scales, and so their int8 weights, agree.
+ * `kernel` (--circulant-kernel direct|fft) forces the float kernel of every marked layer;
+ * by default ops/fc-circulant.ts picks the cheaper by estimate. Forcing fft asks k to be a
+ * power of two from 2 to 256 on every marked layer.
  * Refused with the layer named: k < 2, k not dividing N and K (asked of every layer, "*": a
  * layer k does not divide is left whole and reported), a name that is no fully connected
  * Gemm.
@@ -15,6 +18,7 @@
 import { bad } from "../util/errors.js";
 import { tensor, type Graph } from "../ir/graph.js";
 import { where } from "../ops/util.js";
+import { fftBlockOk } from "../ops/fc-circulant.js";
 
 export function parseCirculant(list: string[]): Record<string, number> {
   const out: Record<string, number> = {};
@@ -43,7 +47,14 @@ export function projectCirculant(w: ArrayLike<number>, N: number, K: number, k: 
 
 export interface CirculantReport { layer: string; k: number; note?: string }
 
-export function applyCirculant(g: Graph, req: Record<string, number>): CirculantReport[] {
+export type CirculantKernel = "auto" | "direct" | "fft";
+
+export function parseCirculantKernel(s: string): CirculantKernel {
+  if (s !== "auto" && s !== "direct" && s !== "fft") bad(`--circulant-kernel ${s}: choose auto, direct or fft`);
+  return s as CirculantKernel;
+}
+
+export function applyCirculant(g: Graph, req: Record<string, number>, kernel: CirculantKernel = "auto"): CirculantReport[] {
   const fc = g.nodes.filter((n) => n.op === "Gemm" && n.attrs.canonical);
   for (const name of Object.keys(req)) {
     if (name === "*") continue;
@@ -63,10 +74,12 @@ export function applyCirculant(g: Graph, req: Record<string, number>): Circulant
       report.push({ layer: node.name, k: 0, note: why });
       continue;
     }
+    if (kernel === "fft" && !fftBlockOk(k)) bad(`--circulant-kernel fft: ${where(g, node)} has block size ${k}; the FFT kernel needs a power of two from 2 to 256`);
     const name = `${node.inputs[1]}::circulant`; // a copy: a weight shared with another layer stays whole there
     g.tensors.set(name, { ...w, name, data: projectCirculant(w.data!, N, K, k) });
     node.inputs[1] = name;
     node.attrs.circulant = k;
+    if (kernel !== "auto") node.attrs.circulantKernel = kernel;
     report.push({ layer: node.name, k });
   }
   return report;

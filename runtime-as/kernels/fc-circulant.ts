@@ -4,8 +4,9 @@
 // are the direct kernels: output r of a block row sums, over the block columns, v[r], v[r-1],
 // ..., v[0] against x[0..r] and then v[k-1], ..., v[r+1] against x[r+1..k-1], walking v
 // backwards with a running pointer (no modulo, no multiply for addressing). They do the same
-// MACs as the dense layer; the saving is the weights' bytes. (An FFT form would cut the
-// multiplies in float, not exactly in int8: compiler/ops/fc-circulant.ts.) Vectors are stored block row by block row:
+// MACs as the dense layer; the saving is the weights' bytes. (The FFT form,
+// kernels/fc-circulant-fft.ts, cuts the multiplies in float; it has no exact int8 form.)
+// Vectors are stored block row by block row:
 // v + ((bi Q + bj) k) for Q = K / k.
 // fc_circulant_s8 takes fc_s8's folded bias (bias[n] - za sum_k w[n, k]) and is bit-exact
 // with the integer interpreter (fcInt on the expanded weights).

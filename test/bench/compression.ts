@@ -33,6 +33,8 @@ function variants(dir: string): Variant[] {
     [`${Q} --lowrank 4`, { ...q, lowrank: { "*": 4 } }],
     [`${Q} --circulant 4`, { ...q, circulant: { "*": 4 } }],
     [`${Q} --circulant 8`, { ...q, circulant: { "*": 8 } }],
+    ["--circulant 4 (float: the FFT kernel)", { circulant: { "*": 4 } }],
+    ["--circulant 4 --circulant-kernel direct (float)", { circulant: { "*": 4 }, circulantKernel: "direct" }],
     [`${Q} --ternary all`, { ...q, ternary: ["all"] }],
     [`${Q} --pow2 all`, { ...q, pow2: ["all"] }],
     [`${Q} --binary all`, { ...q, binary: ["all"] }],

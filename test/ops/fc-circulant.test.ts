@@ -4,11 +4,18 @@
 // residual is orthogonal to every circulant); the int8 kernel bit-exact with the integer
 // interpreter and the float kernel within f32 rounding of the float reference, over block
 // sizes, batches and a fused Relu; the module stores N K / k weights; exact costs; refusals.
+// The FFT form of the float layers (kernels/fc-circulant-fft.ts): a spectrum worked by hand,
+// the kernel within f32 rounding of the reference, exact costs, the choice by estimate
+// checked against measured instructions, and its refusals.
 import { describe, expect, it } from "vitest";
 import { compileModel } from "../../compiler/pipeline.js";
 import { instantiate, runRaw } from "../../compiler/runner.js";
 import { interpret } from "../../compiler/ir/interp.js";
-import { parseCirculant, projectCirculant } from "../../compiler/passes/circulant.js";
+import { parseCirculant, parseCirculantKernel, projectCirculant } from "../../compiler/passes/circulant.js";
+import { circulantSpectra, fftTables } from "../../compiler/ops/fc-circulant.js";
+import { circulantInstructions } from "../../compiler/cost/fc-circulant.js";
+import { profileModule } from "../../targets/profile/dynamic.js";
+import { instructions } from "../../targets/profile/instrument.js";
 import { type Value } from "../../compiler/ir/graph.js";
 import { quantizeValue } from "../../compiler/passes/quantize.js";
 import { writeModel, type ModelSpec } from "../helpers/build-onnx.js";
@@ -69,7 +76,7 @@ describe("block-circulant fully connected layers", () => {
         expect(Array.from(runRaw(m, [q])[0].data)).toEqual(Array.from(interpret(c.graph, { x: q }).y.data));
       }
       expect(mismatches(await analyticVsDynamic(c))).toEqual([]);
-      const f = await compileModel(writeModel(fc(M, K, N, s, relu)), { circulant: { "*": k }, selftest: true });
+      const f = await compileModel(writeModel(fc(M, K, N, s, relu)), { circulant: { "*": k }, circulantKernel: "direct", selftest: true });
       expect(f.source).toContain("fc_circulant_f32(");
       const fm = await instantiate(f.wasm, f.manifest);
       // the selftest's float tolerance (FLOAT_SELFTEST_TOL: f32 sums in the kernel, f64 in the reference)
@@ -90,5 +97,76 @@ describe("block-circulant fully connected layers", () => {
     await expect(compileModel(writeModel(fc(1, 16, 8, 5)), { quantize: "int8", calibrate, circulant: { "*": 4 }, share: { "*": 4 } })).rejects.toThrow(/--circulant 4 and share weights on one layer; choose one weight format per layer/);
     // 8 x 16 with k = 4: every value appears 4 times; 30% is 38 of 128 weights, which splits a group of ties
     await expect(compileModel(writeModel(fc(1, 16, 8, 5)), { quantize: "int8", calibrate, circulant: { "*": 4 }, prune: { "*": 0.3 } })).rejects.toThrow(/no longer block-circulant/);
+  });
+});
+
+describe("the FFT form of float block-circulant layers", () => {
+  it("a spectrum and the tables worked by hand", () => {
+    // DFT of [1, 2, 3, 4]: X0 = 10, X1 = 1 - 2i - 3 + 4i = -2 + 2i, X2 = 1 - 2 + 3 - 4 = -2; stored / 4
+    expect(Array.from(circulantSpectra([1, 2, 3, 4], 4)).map((v) => +v.toFixed(6))).toEqual([2.5, -0.5, -0.5, 0.5]);
+    // a delta vector (an identity block) has a flat spectrum
+    expect(Array.from(circulantSpectra([1, 0, 0, 0, 0, 0, 0, 0], 8)).map((v) => +v.toFixed(6))).toEqual([0.125, 0.125, 0.125, 0, 0.125, 0, 0.125, 0]);
+    const { tw, rev } = fftTables(8);
+    expect(rev).toEqual([0, 4, 2, 6, 1, 5, 3, 7]);
+    expect(tw.map((v) => +v.toFixed(6) + 0)).toEqual([1, 0, 0.707107, -0.707107, 0, -1, -0.707107, -0.707107]);
+  });
+
+  let seed = 90;
+  for (const [M, K, N, k, relu] of [[1, 16, 8, 2, false], [2, 64, 32, 8, true], [1, 128, 64, 16, false], [3, 32, 32, 32, true]] as Array<[number, number, number, number, boolean]>)
+    it(`within f32 rounding of the reference and of the direct kernel, exact costs: ${M}x${K} -> ${N}, k = ${k}${relu ? ", Relu" : ""}`, async () => {
+      const s = ++seed, r = rng(s);
+      const file = writeModel(fc(M, K, N, s, relu));
+      const f = await compileModel(file, { circulant: { "*": k }, selftest: true });
+      expect(f.source).toContain("fc_circulant_fft_f32(");
+      // one packed spectrum of k floats per block, and the low scratch for K / k + 1 complex blocks
+      const spec = f.source.match(/C_circulant_spectra: usize = memory.data<f32>\(\[([^\]]*)\]\)/)![1].split(",").length;
+      expect(spec).toBe((N * K) / k);
+      expect(f.manifest.memory.scratchBytes).toBe(8 * (K + k));
+      const fm = await instantiate(f.wasm, f.manifest);
+      expect((fm.instance.exports.selftest as () => number)()).toBe(0); // FLOAT_SELFTEST_TOL
+      const d = await compileModel(file, { circulant: { "*": k }, circulantKernel: "direct" });
+      const dm = await instantiate(d.wasm, d.manifest);
+      for (const range of [1, 4]) {
+        const x = randValue(r, [M, K], -range, range);
+        const got = runRaw(fm, [x])[0].data, want = interpret(f.graph, { x }).y.data, direct = runRaw(dm, [x])[0].data;
+        // |x| <= range and |w| < 0.5: each output is a sum of K terms below range / 2; both kernels
+        // round in f32, the FFT about log2 k + log2 (K / k) times per term, the direct K times
+        for (let i = 0; i < want.length; i++) {
+          expect(Math.abs(got[i] - want[i])).toBeLessThan(1e-5 * range * (1 + K));
+          expect(Math.abs(got[i] - direct[i])).toBeLessThan(2e-5 * range * (1 + K));
+        }
+      }
+      expect(mismatches(await analyticVsDynamic(f))).toEqual([]);
+    });
+
+  it("the kernel chosen by estimate is the one that measures fewer instructions; the estimate is within 5%", async () => {
+    for (const [K, N, k] of [[16, 8, 2], [96, 48, 2], [128, 64, 16], [64, 64, 64]]) {
+      const file = writeModel(fc(1, K, N, K + k));
+      const counts: Record<string, number> = {};
+      for (const kern of ["direct", "fft"] as const) {
+        const c = await compileModel(file, { circulant: { "*": k }, circulantKernel: kern });
+        counts[kern] = instructions((await profileModule(c.wasm, c.source, c.manifest)).layers[0]);
+      }
+      const est = circulantInstructions(N, K, k);
+      const auto = await compileModel(file, { circulant: { "*": k } });
+      const chosen = auto.source.includes("fc_circulant_fft_f32(") ? "fft" : "direct";
+      console.log(`${K} -> ${N}, k = ${k}: direct ${counts.direct}, fft ${counts.fft} instructions (${(counts.direct / counts.fft).toFixed(2)}x); estimates ${est.direct}, ${est.fft}; chosen ${chosen}`);
+      expect(counts[chosen]).toBe(Math.min(counts.direct, counts.fft));
+      for (const kern of ["direct", "fft"] as const) expect(Math.abs(est[kern] / counts[kern] - 1)).toBeLessThan(0.05);
+    }
+  });
+
+  it("a block size that is no power of two runs the direct kernel; refusals", async () => {
+    const auto = await compileModel(writeModel(fc(1, 24, 12, 7)), { circulant: { "*": 6 } });
+    expect(auto.source).toContain("fc_circulant_f32(");
+    await expect(compileModel(writeModel(fc(1, 24, 12, 7)), { circulant: { "*": 6 }, circulantKernel: "fft" })).rejects.toThrow(/--circulant-kernel fft: .*Gemm.* has block size 6; the FFT kernel needs a power of two from 2 to 256/);
+    const r = rng(8);
+    const calibrate = Array.from({ length: 8 }, () => ({ x: randValue(r, [1, 16]) }));
+    await expect(compileModel(writeModel(fc(1, 16, 8, 5)), { quantize: "int8", calibrate, circulant: { "*": 4 }, circulantKernel: "fft" })).rejects.toThrow(/--circulant-kernel fft: the FFT kernel is float only .* compile without --quantize int8/);
+    await expect(compileModel(writeModel(fc(1, 16, 8, 5)), { fixed: "Q8.8", circulant: { "*": 4 }, circulantKernel: "fft" })).rejects.toThrow(/compile without --fixed Q8.8/);
+    expect(() => parseCirculantKernel("fast")).toThrow(/--circulant-kernel fast: choose auto, direct or fft/);
+    // int8 keeps its direct kernel by default (no exact FFT form)
+    const q = await compileModel(writeModel(fc(1, 16, 8, 5)), { quantize: "int8", calibrate, circulant: { "*": 4 } });
+    expect(q.source).toContain("fc_circulant_s8(");
   });
 });
