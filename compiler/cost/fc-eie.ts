@@ -4,7 +4,7 @@
  * cost depends on the data: eieCost gives the exact count for `cols` non-zero activations
  * whose columns hold `walked` entries in all (summed over the rows of A), and the registered
  * formula is its upper bound, every activation non-zero (cols = M K, walked = M entries).
- * fc_eie_s8 is therefore in UPPER_BOUND_KERNELS (cost/recurrent.ts): the exactness checks
+ * fc_eie_s8 is therefore in UPPER_BOUND_KERNELS (cost/kernels.ts): the exactness checks
  * (test/helpers/cost.ts) hold it to dynamic <= analytic, and test/ops/fc-eie.test.ts checks
  * eieCost exactly with the counts of its inputs. The compiler cannot do better statically:
  * the number of non-zero activations is a property of each input.

@@ -244,14 +244,6 @@ export const RECURRENT: Record<string, Formula> = {
 };
 
 /**
- * Kernels whose cost depends on the data, so that their formula is an upper bound: the
- * delta LSTM (--delta) skips the weight columns of unchanged inputs, and fc_eie_s8 (--eie,
- * cost/fc-eie.ts) those of zero activations. The exactness checks
- * (test/helpers/cost.ts) hold these to dynamic <= analytic instead of equality.
- */
-export const UPPER_BOUND_KERNELS: ReadonlySet<string> = new Set(["lstm_delta_q8", "lstm_delta_q16", "lstm_delta_f32", "gru_delta_f32", "lstm_delta_s8", "fc_eie_s8"]);
-
-/**
  * runtime-as/kernels/lstm-delta.ts, exact for `prop` = the propagated input and hidden
  * columns of the call (summed over batch entries and steps; ops/lstm-delta.ts deltaStats
  * counts them); without it every column propagates (B T I and B T H), the dense upper bound.

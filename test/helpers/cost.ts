@@ -6,8 +6,7 @@
  */
 import type { Compiled } from "../../compiler/pipeline.js";
 import type { Manifest } from "../../compiler/emit/manifest.js";
-import { callsCost, type KernelCost } from "../../compiler/cost/kernels.js";
-import { UPPER_BOUND_KERNELS } from "../../compiler/cost/recurrent.js";
+import { UPPER_BOUND_KERNELS, callsCost, type KernelCost } from "../../compiler/cost/kernels.js";
 import { profileModule, type ProfileInputs } from "../../targets/profile/dynamic.js";
 import { bytesRead, bytesWritten, multiplies } from "../../targets/profile/instrument.js";
 
