@@ -11,6 +11,7 @@ import { applyBinary } from "./passes/binary.js";
 import { applyPrune } from "./passes/prune.js";
 import { applyLowrank } from "./passes/lowrank.js";
 import { applyCirculant, type CirculantKernel } from "./passes/circulant.js";
+import { TASK_GRAINS, type IntermittentOptions, type TaskGrain } from "./emit/intermittent.js";
 import { applyPruneChannels } from "./passes/prune-channels.js";
 import { applyShare } from "./passes/share.js";
 import { applySubbyte, type Subbyte } from "./passes/subbyte.js";
@@ -62,6 +63,11 @@ export interface CompileOptions {
   pruneChannels?: Record<string, number>;
   /** Block-circulant weights (passes/circulant.ts): layer name (or "*") -> block size k >= 2. */
   circulant?: Record<string, number>;
+  /**
+   * Checkpointed inference for intermittent power (emit/intermittent.ts): the task grain
+   * ("layer", "tile" or "unit") and, for "tile", the MACs a task should not exceed.
+   */
+  intermittent?: { tasks?: TaskGrain; taskMacs?: number };
   /** The float kernel of the circulant layers: "auto" (default: the cheaper by estimate), "direct" or "fft". */
   circulantKernel?: CirculantKernel;
   /** Low-rank factors (passes/lowrank.ts): layer name (or "*") -> rank (integer >= 1) or energy share in (0, 1). */
@@ -102,6 +108,9 @@ export interface Compiled {
   manifest: Manifest;
   header: string;
 }
+
+/** --intermittent tile: a task's multiply-accumulates where a layer splits (about 10,000 to 20,000 wasm instructions in int8). */
+export const DEFAULT_TASK_MACS = 2048;
 
 /** Tolerance of the float self-test: f32 accumulation in the kernels against f64 in the reference. */
 export const FLOAT_SELFTEST_TOL = { atol: 1e-5, rtol: 1e-4 };
@@ -201,8 +210,17 @@ export async function compileModel(file: string, opts: CompileOptions = {}): Pro
   const plan = planMemory(rg, new Set(sg?.states.map((s) => s.name)), { pinInputs: sg?.deferToIdle === true });
   let selftest: SelfTest | undefined;
   if (opts.selftest) selftest = sg ? streamSelfTest(g, sg, calib?.[0], fmt) : goldenSelfTest(g, calib?.[0], fmt);
+  let ck: IntermittentOptions | undefined;
+  if (opts.intermittent) {
+    if (sg) bad(`${file}: --intermittent with --stream is not supported yet (a streaming module keeps state between steps outside the checkpointed region); checkpoint whole inferences`);
+    const tasks = opts.intermittent.tasks ?? "tile";
+    if (!TASK_GRAINS.includes(tasks)) bad(`--intermittent ${tasks}: choose ${TASK_GRAINS.join(", ")}`);
+    const taskMacs = opts.intermittent.taskMacs ?? DEFAULT_TASK_MACS;
+    if (!Number.isInteger(taskMacs) || taskMacs < 1) bad(`--task-macs ${taskMacs}: expected a whole number >= 1`);
+    ck = { tasks, taskMacs };
+  }
   step("emit");
-  const emitted = emitAssemblyScript(rg, plan, selftest, sg && { states: sg.states, outputPeriods: sg.outputPeriods, deferredFrom: sg.deferredFrom, deferToIdle: sg.deferToIdle });
+  const emitted = emitAssemblyScript(rg, plan, selftest, sg && { states: sg.states, outputPeriods: sg.outputPeriods, deferredFrom: sg.deferredFrom, deferToIdle: sg.deferToIdle }, ck);
   step("asc");
   const asc = await compileAssemblyScript(emitted.source, { memoryBase: emitted.memoryBase });
   const manifest = buildManifest(rg, plan, emitted, asc, file, fmt ? fixedName(fmt) : mode);

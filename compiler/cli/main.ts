@@ -21,6 +21,7 @@ import { parseOffload } from "../passes/offload.js";
 import { parsePrune } from "../passes/prune.js";
 import { parseLowrank } from "../passes/lowrank.js";
 import { parseCirculant, parseCirculantKernel } from "../passes/circulant.js";
+import type { TaskGrain } from "../emit/intermittent.js";
 import { parsePruneChannels } from "../passes/prune-channels.js";
 import { parseShare } from "../passes/share.js";
 import { parseWeights } from "../passes/subbyte.js";
@@ -73,6 +74,11 @@ Exit codes: 0 ok, 1 internal failure, 2 bad input.`,
                            of the squared singular values to keep (repeatable)
   --circulant <k|layer=k>  block-circulant weights (k x k circulant blocks, one vector each: k
                            times fewer weights) for fully connected layers (repeatable)
+  --intermittent <tile|layer|unit>
+                           checkpointed inference for harvested power: idempotent tasks (output
+                           tiles of about --task-macs MACs, whole layers, or every block of
+                           outputs) and a non-volatile progress record (docs/intermittent.md)
+  --task-macs <n>          with --intermittent tile: MACs per task where a layer splits (2048)
   --circulant-kernel <auto|direct|fft>
                            float kernel of the circulant layers: by default the one with fewer
                            estimated instructions; fft needs k a power of two up to 256
@@ -153,7 +159,7 @@ async function compileCmd(argv: string[]): Promise<void> {
   const { values: v, positionals } = args("compile", argv, {
     out: { type: "string", short: "o" }, quantize: { type: "string" }, calibrate: { type: "string" }, fixed: { type: "string" },
     selftest: { type: "boolean" }, shape: { type: "string", multiple: true }, quiet: { type: "boolean", short: "q" }, stream: { type: "boolean" },
-    soi: { type: "string" }, "soi-mode": { type: "string" }, "soi-split": { type: "string" }, offload: { type: "string", multiple: true }, ternary: { type: "string", multiple: true }, pow2: { type: "string", multiple: true }, binary: { type: "string", multiple: true }, prune: { type: "string", multiple: true }, lowrank: { type: "string", multiple: true }, circulant: { type: "string", multiple: true }, "circulant-kernel": { type: "string" }, "prune-balance": { type: "string" }, "prune-channels": { type: "string", multiple: true },
+    soi: { type: "string" }, "soi-mode": { type: "string" }, "soi-split": { type: "string" }, offload: { type: "string", multiple: true }, ternary: { type: "string", multiple: true }, pow2: { type: "string", multiple: true }, binary: { type: "string", multiple: true }, prune: { type: "string", multiple: true }, lowrank: { type: "string", multiple: true }, circulant: { type: "string", multiple: true }, "circulant-kernel": { type: "string" }, intermittent: { type: "string" }, "task-macs": { type: "string" }, "prune-balance": { type: "string" }, "prune-channels": { type: "string", multiple: true },
     delta: { type: "string", multiple: true }, share: { type: "string", multiple: true }, weights: { type: "string", multiple: true },
     eie: { type: "string", multiple: true },
   });
@@ -180,6 +186,7 @@ async function compileCmd(argv: string[]): Promise<void> {
     prune: v.prune ? parsePrune(v.prune as string[]) : undefined,
     lowrank: v.lowrank ? parseLowrank(v.lowrank as string[]) : undefined,
     circulant: v.circulant ? parseCirculant(v.circulant as string[]) : undefined,
+    intermittent: v.intermittent !== undefined ? { tasks: v.intermittent as TaskGrain, ...(v["task-macs"] !== undefined ? { taskMacs: Number(v["task-macs"]) } : {}) } : undefined,
     circulantKernel: v["circulant-kernel"] !== undefined ? parseCirculantKernel(v["circulant-kernel"] as string) : undefined,
     pruneBalance: v["prune-balance"] === undefined ? undefined : Number(v["prune-balance"]),
     pruneChannels: v["prune-channels"] ? parsePruneChannels(v["prune-channels"] as string[]) : undefined,

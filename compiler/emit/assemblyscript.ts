@@ -14,11 +14,12 @@ import { basename } from "node:path";
 import { internal } from "../util/errors.js";
 import { dtypeBytes, numel, tensor, type Graph, type Value } from "../ir/graph.js";
 import { opDef } from "../ops/table.js";
-import type { EmitCtx } from "../ops/types.js";
+import type { EmitCtx, TileSpec } from "../ops/types.js";
 import type { MemoryPlan } from "../passes/plan-memory.js";
 import { version } from "../util/paths.js";
 import type { StreamSelfTest } from "../stream/selftest.js";
 import { emitOffload, type OffloadInfo } from "./offload.js";
+import { intermittentSource, planTasks, type IntermittentOptions, type IntermittentPlan, type LayerCode } from "./intermittent.js";
 
 export const ARENA_BASE = 16;
 
@@ -37,6 +38,8 @@ export interface KernelCall {
   layer: number;
   kernel: string;
   args: Array<string | number>;
+  /** How the call splits by output ranges (EmitCtx.call), when its emitter says. */
+  tile?: TileSpec;
 }
 
 /**
@@ -51,6 +54,8 @@ export const MARK_DECL_PROFILE = `@external("pj", "mark") declare function ${MAR
 
 export interface Emitted {
   source: string;
+  /** --intermittent: the tasks, pieces and non-volatile region (emit/intermittent.ts). */
+  intermittent?: IntermittentPlan;
   /** Address of the arena: ARENA_BASE, or above the low scratch when a kernel uses one (EmitCtx.scratch). */
   arenaBase: number;
   /** Bytes of the low scratch at address 0 (0: none). */
@@ -92,7 +97,7 @@ export interface StreamEmit {
   deferToIdle?: boolean;
 }
 
-export function emitAssemblyScript(g: Graph, plan: MemoryPlan, selftest?: SelfTest, stream?: StreamEmit): Emitted {
+export function emitAssemblyScript(g: Graph, plan: MemoryPlan, selftest?: SelfTest, stream?: StreamEmit, intermittent?: IntermittentOptions): Emitted {
   const imports = new Map<string, Set<string>>();
   const consts: string[] = [];
   const constSym = new Map<string, string>();
@@ -159,9 +164,9 @@ export function emitAssemblyScript(g: Graph, plan: MemoryPlan, selftest?: SelfTe
     data(hint, dtype, values) {
       return addConst(hint, dtype, values, `${hint}: ${dtype} x${values.length}`);
     },
-    call(file, fn, args) {
+    call(file, fn, args, tile) {
       need(file, fn);
-      calls.push({ layer: current, kernel: fn, args: [...args] });
+      calls.push({ layer: current, kernel: fn, args: [...args], ...(tile ? { tile } : {}) });
       body.push(`  ${fn}(${args.join(", ")});`);
     },
     external(decl) {
@@ -177,6 +182,7 @@ export function emitAssemblyScript(g: Graph, plan: MemoryPlan, selftest?: SelfTe
   };
 
   let deferredBody = -1;
+  const layerCode: LayerCode[] = [];
   for (const [index, node] of g.nodes.entries()) {
     current = index;
     const def = opDef(node.op);
@@ -189,9 +195,11 @@ export function emitAssemblyScript(g: Graph, plan: MemoryPlan, selftest?: SelfTe
     const arith = node.q?.fixed ? ` Q${node.q.fixed.m}.${node.q.fixed.f}` : node.q ? " int8" : "";
     body.push(`  ${MARK}(${index}); // ${node.op} '${node.name}'${arith}: ${ins} -> ${outs}`);
     if (def.alias) { body.push("  //   (view: shares its input's buffer)"); continue; }
+    const firstLine = body.length, firstCall = calls.length;
     if (node.attrs.offload) offloads.push(emitOffload(node, index, e));
     else if (!def.emit) internal(`${node.op} has no kernel`);
     else def.emit(node, e);
+    if (body.length > firstLine) layerCode.push({ layer: index, lines: body.slice(firstLine), calls: calls.slice(firstCall) });
     if (period > 1) body.splice(mark + 1, 0, `  if (${counter} % ${period} == 0) {`), body.push("  }");
   }
   const deferred = deferredBody >= 0 ? body.splice(deferredBody) : [];
@@ -247,9 +255,17 @@ export function emitAssemblyScript(g: Graph, plan: MemoryPlan, selftest?: SelfTe
     selftestSrc = `\n/** Runs the embedded golden inputs; returns the number of output elements that differ from the reference. */\nexport function selftest(): i32 {\n${lines.join("\n")}\n}\n`;
   }
 
-  const memoryBase = Math.ceil((arenaBase + plan.arenaBytes) / 16) * 16;
+  let ck: IntermittentPlan | undefined;
+  if (intermittent) {
+    if (stream) internal("--intermittent with --stream reached the emitter");
+    ck = planTasks(g, plan, arenaBase, layerCode, intermittent);
+    calls.splice(0, calls.length, ...ck.tasks.flatMap((t) => t.calls));
+    need("../checkpoint", "ck_read");
+    for (const f of ["ck_commit", "ck_seal", "ck_check", "ck_id", "CK_SLOTS"]) need("../checkpoint", f);
+  }
+  const memoryBase = Math.ceil((ck ? ck.nvBase + ck.nvBytes : arenaBase + plan.arenaBytes) / 16) * 16;
   const importLines = [...imports.entries()].sort(([a], [b]) => (a < b ? -1 : 1))
-    .map(([file, fns]) => `import { ${[...fns].sort().join(", ")} } from "./runtime-as/kernels/${file}";`);
+    .map(([file, fns]) => `import { ${[...fns].sort().join(", ")} } from "./runtime-as/${file.startsWith("../") ? file.slice(3) : `kernels/${file}`}";`);
   const fx = g.nodes.find((n) => n.q?.fixed)?.q?.fixed;
   const mode = fx ? `Q${fx.m}.${fx.f}` : g.nodes.some((n) => n.q) ? "int8" : "float32";
   const source = [
@@ -264,7 +280,7 @@ export function emitAssemblyScript(g: Graph, plan: MemoryPlan, selftest?: SelfTe
     "",
     ...consts,
     "",
-    ...(stream ? streamFns(body, deferred, resetLines, stream) : [
+    ...(stream ? streamFns(body, deferred, resetLines, stream) : ck ? intermittentSource(ck, MARK) : [
       "/** One inference: reads the input buffers, writes the output buffers. */",
       "export function run(): void {",
       ...body,
@@ -282,7 +298,7 @@ export function emitAssemblyScript(g: Graph, plan: MemoryPlan, selftest?: SelfTe
     `export function arena_bytes(): i32 { return ${plan.arenaBytes}; }`,
     selftestSrc,
   ].join("\n");
-  return { source, arenaBase, scratchBytes, layerBytes, calls, offloads, memoryBase, inputAddrs, outputAddrs };
+  return { source, arenaBase, scratchBytes, layerBytes, calls, offloads, memoryBase, inputAddrs, outputAddrs, ...(ck ? { intermittent: ck } : {}) };
 }
 
 /**

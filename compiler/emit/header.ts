@@ -40,6 +40,15 @@ export function emitHeader(m: Manifest): string {
   });
   io("INPUT", m.inputs);
   io("OUTPUT", m.outputs);
+  const ck = m.intermittent;
+  if (ck) {
+    lines.push("", `/* --intermittent (${ck.grain}): the host keeps [PJ_NV_BASE, PJ_NV_BASE + PJ_NV_BYTES) across resets. */`);
+    lines.push(`/* ${ck.protocol} */`);
+    lines.push(`#define PJ_NV_BASE ${ck.region.base}u`, `#define PJ_NV_BYTES ${ck.region.bytes}u`, `#define PJ_RECORD_ADDR ${ck.region.recordAddress}u`, `#define PJ_RECORD_BYTES ${ck.region.recordBytes}u`);
+    lines.push(`#define PJ_TASKS ${ck.tasks.length}`, `#define PJ_PIECES ${ck.pieces.length}`);
+    lines.push("/* per task: its layer, its MACs, and the latest earlier task that reads bytes it writes (-1: none; commit before running it when the last commit is not later) */");
+    lines.push(`#define PJ_TASK_LAYER { ${ck.tasks.map((t) => t.layer).join(", ")} }`, `#define PJ_TASK_MACS { ${ck.tasks.map((t) => t.macs).join(", ")} }`, `#define PJ_TASK_WAR { ${ck.tasks.map((t) => t.war).join(", ")} }`);
+  }
   lines.push("", "#endif", "");
   return lines.join("\n");
 }

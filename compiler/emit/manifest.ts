@@ -4,6 +4,7 @@
  * quantization, address, bytes), memory (arena and its lower bound, constant data, pages),
  * and per-layer MACs and parameter bytes.
  */
+import type { IntermittentPlan } from "./intermittent.js";
 import { basename } from "node:path";
 import { dtypeBytes, numel, tensor, type Graph } from "../ir/graph.js";
 import { opDef } from "../ops/table.js";
@@ -88,6 +89,20 @@ export interface Manifest {
   offload?: OffloadInfo[];
   /** --soi: the factor, mode, first deep layer, the deep layers, and the tensors where the deep path rejoins. */
   soi?: SoiReport;
+  /** --intermittent: the tasks, the non-volatile region and what the host keeps (emit/intermittent.ts, docs/intermittent.md). */
+  intermittent?: IntermittentInfo;
+}
+
+export interface IntermittentInfo {
+  /** Task grain: "layer", "tile" (about taskMacs MACs per task where a layer splits) or "unit" (every block of outputs). */
+  grain: string;
+  taskMacs: number;
+  /** The region the host must keep across resets: [base, base + bytes), the arena then the record. */
+  region: { base: number; bytes: number; recordAddress: number; recordBytes: number };
+  /** What the host does: persist the dirty ranges after each call, write the region back after a reset, then resume(). */
+  protocol: string;
+  tasks: Array<{ layer: number; tile: number; tiles: number; macs: number; pieces: number[]; war: number }>;
+  pieces: Array<{ tensor: string; address: number; bytes: number; task: number; last: number }>;
 }
 
 export function layerTable(g: Graph, plan: MemoryPlan, em?: Pick<Emitted, "calls" | "layerBytes">): LayerInfo[] {
@@ -133,7 +148,8 @@ export function buildManifest(g: Graph, plan: MemoryPlan, em: Emitted, asc: AscR
     if (t?.data) consider(x, numel(t.shape) * dtypeBytes(t.dtype), "constant");
   }
   for (const [name, sl] of plan.slots) consider(name, sl.bytes, "activation");
-  const entry = em.source.includes("export function step()") ? ["step", "reset", "steps_since_reset", ...(em.source.includes("export function idle()") ? ["idle"] : [])] : ["run"];
+  const entry = em.source.includes("export function step()") ? ["step", "reset", "steps_since_reset", ...(em.source.includes("export function idle()") ? ["idle"] : [])]
+    : em.intermittent ? ["run", ...INTERMITTENT_EXPORTS] : ["run"];
   const exports = ["memory", ...entry, "input_ptr", "input_bytes", "output_ptr", "output_bytes", "arena_bytes", "__data_end", "__heap_base"];
   if (em.source.includes("export function selftest")) exports.push("selftest");
   return {
@@ -156,5 +172,20 @@ export function buildManifest(g: Graph, plan: MemoryPlan, em: Emitted, asc: AscR
     },
     layers,
     exports,
+    ...(em.intermittent ? { intermittent: intermittentInfo(em.intermittent) } : {}),
+  };
+}
+
+const INTERMITTENT_EXPORTS = ["begin", "resume", "step", "dirty_count", "dirty_ptr", "dirty_len", "task_count", "inference_id", "next_task", "nv_base", "nv_bytes", "restarts"];
+
+export const INTERMITTENT_PROTOCOL = "after a reset: write the saved region back at region.base, call resume() (>= 0: next task; -1: no record, -2: input lost: write the inputs, begin(id)); to start: write the inputs, begin(id), persist; then step(1) until it returns 0, persisting after every call the ranges dirty_ptr(i)/dirty_len(i), i < dirty_count(), in order";
+
+function intermittentInfo(p: IntermittentPlan): IntermittentInfo {
+  return {
+    grain: p.grain, taskMacs: p.taskMacs,
+    region: { base: p.nvBase, bytes: p.nvBytes, recordAddress: p.recordAddress, recordBytes: p.recordBytes },
+    protocol: INTERMITTENT_PROTOCOL,
+    tasks: p.tasks.map((t) => ({ layer: t.layer, tile: t.tile, tiles: t.tiles, macs: t.macs, pieces: t.pieces, war: t.war })),
+    pieces: p.pieces.map((q) => ({ ...q })),
   };
 }

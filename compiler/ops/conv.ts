@@ -15,7 +15,7 @@ import { convPackedQuant, emitConvPacked } from "./conv-packed.js";
 import { bad } from "../util/errors.js";
 import { makeValue, tensor, type Graph, type Node, type Value } from "../ir/graph.js";
 import { mbqm, quantizeMultiplier, roundHalfAway, clamp } from "../ir/fixedpoint.js";
-import type { EmitCtx, OpDef } from "./types.js";
+import type { EmitCtx, TileSpec, OpDef } from "./types.js";
 import { actBounds, actQBounds, attrInt, attrInts, attrStr, clampF, f32, inT, outT, where } from "./util.js";
 
 export interface ConvGeom {
@@ -214,18 +214,28 @@ export const Conv: OpDef = {
     const bias = () => (!bd ? "0" : e.data("bias_blocked", q ? "int32" : "float32", pad(bd)));
     if (kind === "pw") {
       const geo = [N, C, H * W, M, G, cg * H * W];
-      if (!q) e.call("conv-pw", "conv_pw_f32", [xa, wsym, bias(), ya, ...geo, f32(min), f32(max)]);
+      // one image, one group: blocks of four output channels split the call (--intermittent tiles)
+      const S = q ? 1 : 4;
+      const tile = (rq: boolean): TileSpec | undefined => N === 1 && G === 1
+        ? { units: nbg, bumps: [[1, cg * 4 * S], [2, 16], [3, 4 * H * W * S], ...(rq ? [[11, 16], [12, 16]] as Array<[number, number]> : [])], count: [7, 4, M], outPerUnit: 4 * H * W * S }
+        : undefined;
+      if (!q) e.call("conv-pw", "conv_pw_f32", [xa, wsym, bias(), ya, ...geo, f32(min), f32(max)], tile(false));
       else {
         // every tap is inside: the bias takes -zx * sum w, the kernel multiplies raw inputs
         const bz = e.data("bias_zx", "int32", foldZeroPoint(wd, bd!, q.zx, Mp, chan));
-        e.call("conv-pw", "conv_pw_s8", [xa, wsym, bz, ya, ...geo, ...out8(pad(q.mult), pad(q.shift))]);
+        e.call("conv-pw", "conv_pw_s8", [xa, wsym, bz, ya, ...geo, ...out8(pad(q.mult), pad(q.shift))], tile(true));
       }
       return;
     }
     const tabs = tapTables(e, rows, cols, sw, dw, pl);
     const geo = [N, C, H, W, M, KH, KW, OH, OW, sh, sw, dh, dw, pt, pl, G, H * W, OH * OW, cg * H * W, ...rowSteps, cg * KW * 4, KH * cg * KW * 4];
-    if (!q) e.call("conv-blk", "conv_blk_f32", [xa, wsym, bias(), ya, ...tabs, ...geo, f32(min), f32(max)]);
-    else e.call("conv-blk", "conv_blk_s8", [xa, wsym, bias(), ya, ...tabs, ...geo, q.zx, ...out8(pad(q.mult), pad(q.shift))]);
+    // one image, one group: blocks of four output channels split the call (--intermittent tiles)
+    const S = q ? 1 : 4;
+    const tile = (rq: boolean): TileSpec | undefined => N === 1 && G === 1
+      ? { units: nbg, bumps: [[1, KH * cg * KW * 4 * S], [2, 16], [3, 4 * OH * OW * S], ...(rq ? [[32, 16], [33, 16]] as Array<[number, number]> : [])], count: [10, 4, M], outPerUnit: 4 * OH * OW * S }
+      : undefined;
+    if (!q) e.call("conv-blk", "conv_blk_f32", [xa, wsym, bias(), ya, ...tabs, ...geo, f32(min), f32(max)], tile(false));
+    else e.call("conv-blk", "conv_blk_s8", [xa, wsym, bias(), ya, ...tabs, ...geo, q.zx, ...out8(pad(q.mult), pad(q.shift))], tile(true));
   },
   macs(node, g) {
     const w = inT(g, node, 1).shape;

@@ -170,7 +170,9 @@ export function emitFcQ(node: Node, e: EmitCtx, d: Dims): void {
 /** Emits the f32 fully connected kernel; `w` is an address expression of a [N, K] float32 matrix. */
 export function emitFcF32(node: Node, e: EmitCtx, a: string, w: string, b: string, y: string, d: Dims): void {
   const { min, max } = actBounds(node);
-  e.call("gemm", "fc_f32", [a, w, b, y, d.M, d.N, d.K, f32(min), f32(max)]);
+  // one row of A: blocks of four outputs split the call (--intermittent tiles)
+  const tile = d.M === 1 ? { units: Math.ceil(d.N / 4), bumps: [[1, 16 * d.K], [2, 16], [3, 16]] as Array<[number, number]>, count: [5, 4, d.N] as [number, number, number], outPerUnit: 16 } : undefined;
+  e.call("gemm", "fc_f32", [a, w, b, y, d.M, d.N, d.K, f32(min), f32(max)], tile);
 }
 
 /**
@@ -198,7 +200,7 @@ export function emitFcS8(node: Node, e: EmitCtx, d: Dims): void {
   e.call("gemm", "fc_s8", [
     e.addr(node.inputs[0]), e.addr(node.inputs[1]), e.data("bias_folded", "int32", folded), e.addr(node.outputs[0]),
     d.M, d.N, d.K, q.zy, e.data("mult", "int32", q.mult), e.data("shift", "int32", q.shift), q.qmin, q.qmax,
-  ]);
+  ], d.M === 1 ? { units: Math.ceil(d.N / 4), bumps: [[1, 4 * d.K], [2, 16], [3, 4], [8, 16], [9, 16]], count: [5, 4, d.N], outPerUnit: 4 } : undefined);
 }
 
 /**

@@ -50,8 +50,11 @@ export interface EmitCtx {
   addr(name: string): string;
   /** Registers constant data that is not a graph tensor (multipliers, tables); returns its symbol. */
   data(hint: string, dtype: "int8" | "int16" | "int32" | "float32" | "uint8", values: ArrayLike<number>): string;
-  /** Emits `fn(args)` imported from runtime-as/kernels/<file>.ts. */
-  call(file: string, fn: string, args: Array<string | number>): void;
+  /**
+   * Emits `fn(args)` imported from runtime-as/kernels/<file>.ts. `tile`: how the call splits
+   * into calls on ranges of its output (--intermittent tasks, compiler/emit/intermittent.ts).
+   */
+  call(file: string, fn: string, args: Array<string | number>, tile?: TileSpec): void;
   /** Declares a host import (an offloaded layer's function, emit/offload.ts); once per module. */
   external(decl: string): void;
   /** Emits a call of a host import; the module traps if it returns non-zero. */
@@ -62,6 +65,20 @@ export interface EmitCtx {
    * there so that a stored byte column is the activation's address (kernels/fc-sparse.ts).
    */
   scratch(bytes: number): void;
+}
+
+/**
+ * How a kernel call splits into independent calls on contiguous ranges of its one output
+ * (blocks of output channels, say), each bit-exact with its share of the whole call: the
+ * call for units [u0, u1) advances each pointer argument in `bumps` by u0 x its bytes per
+ * unit (an absent pointer, "0", stays) and passes min(total, per u1) - per u0 as the count
+ * argument; it writes the output bytes [u0 o, min(outBytes, u1 o)) for o = outPerUnit.
+ */
+export interface TileSpec {
+  units: number;
+  bumps: Array<[arg: number, bytesPerUnit: number]>;
+  count: [arg: number, perUnit: number, total: number];
+  outPerUnit: number;
 }
 
 export interface OpDef {

@@ -1,0 +1,309 @@
+/**
+ * The checkpoint transform (--intermittent): run() becomes a fixed list of idempotent tasks
+ * with a progress record, so that inference on harvested power resumes where power failed
+ * and gives the steady-power answer bit for bit. A task is a layer, or with `tile` a range
+ * of a layer's output (blocks of output channels: the kernel emitters say how a call splits,
+ * EmitCtx.call's TileSpec), sized to about `taskMacs` multiply-accumulates; `unit` makes
+ * every block its own task (the finest grain, as SONIC's loop continuation).
+ * Why tasks are idempotent: the memory plan never lets a layer's output share bytes with
+ * its inputs, so re-running an interrupted task reads the same inputs and rewrites the same
+ * output; a byte it overwrites belonged to a tensor no later task reads.
+ * The non-volatile region is the arena (inputs, every activation, outputs) followed by the
+ * record (runtime-as/checkpoint.ts): two double-buffered slots and one hash per piece (an
+ * input, or a task's output range). The module itself keeps nothing across a reset; the
+ * host keeps the region: after each step it persists the ranges dirty_ptr/dirty_len name
+ * (the task's output, its hashes, then the record slot), and after a reset it writes the
+ * saved region back before calling resume(). docs/intermittent.md has the host's loop.
+ * Exports: begin(id), resume(), step(commit), run() (begin + every step, for steady power),
+ * dirty_count/dirty_ptr/dirty_len, task_count, inference_id, nv_base, nv_bytes, restarts.
+ */
+import { bad } from "../util/errors.js";
+import { dtypeBytes, numel, tensor, type Graph } from "../ir/graph.js";
+import { opDef } from "../ops/table.js";
+import type { MemoryPlan } from "../passes/plan-memory.js";
+import type { KernelCall } from "./assemblyscript.js";
+
+export type TaskGrain = "layer" | "tile" | "unit";
+export const TASK_GRAINS: readonly TaskGrain[] = ["layer", "tile", "unit"];
+
+export interface IntermittentOptions {
+  tasks: TaskGrain;
+  /** With `tile`: the multiply-accumulates a task should not exceed where the layer splits. */
+  taskMacs: number;
+}
+
+/** One layer's emitted code: its body lines (after its profiling mark) and kernel calls. */
+export interface LayerCode { layer: number; lines: string[]; calls: KernelCall[] }
+
+export interface Piece {
+  /** Tensor the bytes belong to. */
+  tensor: string;
+  address: number;
+  bytes: number;
+  /** Task that writes it, or -1 for an input (the host writes it before begin()). */
+  task: number;
+  /** Last task that reads it; the task count for graph outputs (needed until the host reads them). */
+  last: number;
+}
+
+export interface Task {
+  layer: number;
+  /** Tile index and count within the layer (0 of 1: the whole layer). */
+  tile: number;
+  tiles: number;
+  macs: number;
+  lines: string[];
+  calls: KernelCall[];
+  /** Pieces the task writes (indices into IntermittentPlan.pieces). */
+  pieces: number[];
+  /** Latest task before this one that reads bytes this one writes (-1: none): with commits deferred past it, a torn persist could clobber what a resume needs. */
+  war: number;
+}
+
+export interface IntermittentPlan {
+  grain: TaskGrain;
+  taskMacs: number;
+  tasks: Task[];
+  pieces: Piece[];
+  /** The non-volatile region: [nvBase, nvBase + nvBytes), the arena then the record. */
+  nvBase: number;
+  nvBytes: number;
+  recordAddress: number;
+  recordBytes: number;
+}
+
+const up16 = (n: number) => Math.ceil(n / 16) * 16;
+
+/** Splits `units` into `n` contiguous ranges of near-equal size. */
+function ranges(units: number, n: number): Array<[number, number]> {
+  const out: Array<[number, number]> = [];
+  for (let i = 0; i < n; i++) out.push([Math.floor((i * units) / n), Math.floor(((i + 1) * units) / n)]);
+  return out;
+}
+
+function tileCall(c: KernelCall, u0: number, u1: number): KernelCall {
+  const t = c.tile!;
+  const args = [...c.args];
+  for (const [i, per] of t.bumps) if (u0 && args[i] !== "0" && args[i] !== 0) args[i] = `${args[i]} + ${u0 * per}`;
+  const [ci, per, total] = t.count;
+  args[ci] = Math.min(total, per * u1) - per * u0;
+  return { layer: c.layer, kernel: c.kernel, args };
+}
+
+export function planTasks(g: Graph, plan: MemoryPlan, arenaBase: number, layers: LayerCode[], opts: IntermittentOptions): IntermittentPlan {
+  if (!(opts.taskMacs >= 1)) bad(`--task-macs ${opts.taskMacs}: expected a whole number >= 1`);
+  const tasks: Task[] = [];
+  const pieces: Piece[] = [];
+  const slotOf = (name: string) => {
+    const s = plan.slots.get(plan.root.get(name) ?? name);
+    const off = plan.offsets.get(name);
+    if (!s || off === undefined) bad(`--intermittent: tensor '${name}' has no arena slot (streaming state or a constant written at run time?); it cannot be checkpointed`);
+    return { slot: s!, address: arenaBase + off! };
+  };
+  const tensorBytes = (name: string) => { const t = tensor(g, name); return numel(t.shape) * dtypeBytes(t.dtype); };
+  const lastLayer: number[] = []; // piece -> last reading layer (nodes.length: a graph output)
+  for (const name of g.inputs) {
+    const { slot, address } = slotOf(name);
+    pieces.push({ tensor: name, address, bytes: tensorBytes(name), task: -1, last: 0 });
+    lastLayer.push(slot.last);
+  }
+  for (const lc of layers) {
+    const node = g.nodes[lc.layer];
+    const def = opDef(node.op);
+    const macs = def.macs?.(node, g) ?? numel(tensor(g, node.outputs[0]).shape);
+    const outs = node.outputs.filter((o) => o);
+    const c = lc.calls.length === 1 && lc.lines.length === 1 && outs.length === 1 ? lc.calls[0] : undefined;
+    const units = c?.tile && opts.tasks !== "layer" ? c.tile.units : 1;
+    const n = opts.tasks === "unit" ? units : Math.min(units, Math.max(1, Math.ceil(macs / opts.taskMacs)));
+    if (n > 1) {
+      const out = outs[0], { slot, address } = slotOf(out), total = tensorBytes(out), o = c!.tile!.outPerUnit;
+      ranges(units, n).forEach(([u0, u1], tile) => {
+        const call = tileCall(c!, u0, u1);
+        pieces.push({ tensor: out, address: address + u0 * o, bytes: Math.min(total, u1 * o) - u0 * o, task: tasks.length, last: 0 });
+        lastLayer.push(slot.last);
+        tasks.push({ layer: lc.layer, tile, tiles: n, macs: Math.round((macs * (u1 - u0)) / units), lines: [`  ${call.kernel}(${call.args.join(", ")});`], calls: [call], pieces: [pieces.length - 1], war: -1 });
+      });
+      continue;
+    }
+    const mine: number[] = [];
+    for (const out of outs) {
+      const { slot, address } = slotOf(out);
+      pieces.push({ tensor: out, address, bytes: tensorBytes(out), task: tasks.length, last: 0 });
+      lastLayer.push(slot.last);
+      mine.push(pieces.length - 1);
+    }
+    tasks.push({ layer: lc.layer, tile: 0, tiles: 1, macs, lines: lc.lines, calls: lc.calls, pieces: mine, war: -1 });
+  }
+  if (!tasks.length) bad(`${g.source}: --intermittent: the model has no layer with code to checkpoint`);
+  // the last task at or before each reading layer
+  const lastTaskOf = (layer: number) => {
+    if (layer >= g.nodes.length) return tasks.length;
+    let t = -1;
+    for (let i = 0; i < tasks.length && tasks[i].layer <= layer; i++) t = i;
+    return t;
+  };
+  pieces.forEach((p, i) => { p.last = Math.max(p.task, lastTaskOf(lastLayer[i])); });
+  for (const [t, task] of tasks.entries())
+    for (const pi of task.pieces) {
+      const a = pieces[pi];
+      for (const b of pieces)
+        if (b.task < t && b.address < a.address + a.bytes && a.address < b.address + b.bytes) task.war = Math.max(task.war, b.last);
+    }
+  const arenaEnd = arenaBase + plan.arenaBytes;
+  const recordAddress = up16(arenaEnd);
+  const recordBytes = 32 + 4 * pieces.length;
+  return { grain: opts.tasks, taskMacs: opts.taskMacs, tasks, pieces, nvBase: arenaBase, nvBytes: recordAddress + recordBytes - arenaBase, recordAddress, recordBytes };
+}
+
+/** The AssemblyScript that replaces run(): tables, the task switch, and the exports. */
+export function intermittentSource(p: IntermittentPlan, mark: string): string[] {
+  const T = p.tasks.length, NP = p.pieces.length;
+  const first = p.tasks.map((t) => t.pieces[0]);
+  first.push(NP);
+  const inputs = first[0];
+  const cases = p.tasks.flatMap((t, i) => [
+    `    case ${i}: { // layer ${t.layer}${t.tiles > 1 ? `, tile ${t.tile + 1} of ${t.tiles}` : ""}`,
+    `      ${mark}(${t.layer});`,
+    ...t.lines.map((l) => `    ${l}`),
+    "      break;",
+    "    }",
+  ]);
+  return [
+    `// --intermittent (${p.grain}): ${T} tasks; non-volatile region [${p.nvBase}, ${p.nvBase + p.nvBytes}): the arena, then the record at ${p.recordAddress} (${p.recordBytes} bytes)`,
+    `const CK: usize = ${p.recordAddress};`,
+    `const CK_TASKS: i32 = ${T};`,
+    `const CK_NPIECES: i32 = ${NP};`,
+    "// pieces: address, bytes, task that writes it (-1: an input), last task that needs it (the task count: an output)",
+    `const CK_PIECES: usize = memory.data<i32>([${p.pieces.flatMap((q) => [q.address, q.bytes, q.task, q.last]).join(", ")}]);`,
+    "// first piece of each task, then the piece count (pieces before the first task's are the inputs)",
+    `const CK_FIRST: usize = memory.data<i32>([${first.join(", ")}]);`,
+    "// per task: the latest earlier task that reads bytes it writes (-1: none)",
+    `const CK_WAR: usize = memory.data<i32>([${p.tasks.map((t) => t.war).join(", ")}]);`,
+    "// the ranges the host must persist after the last call, in order: address, bytes",
+    `const CK_DIRTY: usize = memory.data<i32>([${new Array(2 * (NP + 4)).fill(0).join(", ")}]);`,
+    "let ck_dirty_n: i32 = 0;",
+    "/** The next task to run; -1 until begin() or resume() since the last reset. */",
+    "let ck_next: i32 = -1;",
+    "/** The next task as last committed: a resume starts there. */",
+    "let ck_done: i32 = 0;",
+    "let ck_restarts: i32 = 0;",
+    "",
+    "function ck_dirty(p: usize, n: i32): void {",
+    "  const e = CK_DIRTY + (<usize>ck_dirty_n << 3);",
+    "  store<i32>(e, <i32>p);",
+    "  store<i32>(e, n, 4);",
+    "  ck_dirty_n++;",
+    "}",
+    "",
+    "/**",
+    " * Commits progress up to task n: hashes the outputs of the tasks since the last commit that",
+    " * a task from n on still reads, lists them, their hashes and the record slot as dirty.",
+    " */",
+    "function ck_commit_to(n: i32): void {",
+    "  const p0 = load<i32>(CK_FIRST + (<usize>ck_done << 2)), p1 = load<i32>(CK_FIRST + (<usize>n << 2));",
+    "  for (let i = p0; i < p1; i++) {",
+    "    const e = CK_PIECES + (<usize>i << 4);",
+    "    if (load<i32>(e, 12) < n) continue; // read by no task from n on",
+    "    const a = <usize>load<i32>(e), b = <usize>load<i32>(e, 4);",
+    "    ck_seal(CK, i, a, b);",
+    "    ck_dirty(a, <i32>b);",
+    "  }",
+    "  if (p1 > p0) ck_dirty(CK + CK_SLOTS + (<usize>p0 << 2), (p1 - p0) << 2);",
+    "  ck_dirty(ck_commit(CK, n, ck_id()), 16);",
+    "  ck_done = n;",
+    "}",
+    "",
+    "// inlined where it is used (step and run), so that the profiling build, whose layer marks",
+    "// are imports, is inlined exactly as the shipped one",
+    "// @ts-ignore: decorator",
+    "@inline function ck_step(commit: i32): i32 {",
+    "  ck_dirty_n = 0;",
+    "  if (ck_next < 0) return -1;",
+    "  if (ck_next >= CK_TASKS) return 0;",
+    "  const t = ck_next;",
+    "  // deferring the commit past a task that overwrites what a resume from ck_done reads",
+    "  // would let a torn persist clobber it: commit before it",
+    "  if (commit == 0 && load<i32>(CK_WAR + (<usize>t << 2)) >= ck_done) ck_commit_to(t);",
+    "  switch (t) {",
+    ...cases,
+    "  }",
+    `  ${mark}(-1);`,
+    "  ck_next = t + 1;",
+    "  if (commit != 0) ck_commit_to(ck_next);",
+    "  return CK_TASKS - ck_next;",
+    "}",
+    "",
+    "/** Starts inference `id` on the inputs the host has written: hashes them and commits task 0. */",
+    "export function begin(id: u32): void {",
+    "  ck_read(CK);",
+    "  ck_dirty_n = 0;",
+    `  for (let i = 0; i < ${inputs}; i++) {`,
+    "    const e = CK_PIECES + (<usize>i << 4);",
+    "    const a = <usize>load<i32>(e), b = <usize>load<i32>(e, 4);",
+    "    ck_seal(CK, i, a, b);",
+    "    ck_dirty(a, <i32>b);",
+    "  }",
+    `  ck_dirty(CK + CK_SLOTS, ${inputs * 4});`,
+    "  ck_dirty(ck_commit(CK, 0, id), 16);",
+    "  ck_next = 0;",
+    "  ck_done = 0;",
+    "}",
+    "",
+    "/**",
+    " * After a reset, once the host has written the saved region back: reads the record and",
+    " * checks every piece still needed. Returns the next task (the task count: done), -1 when",
+    " * no valid record exists (call begin()), -2 when an input is corrupted (write it again,",
+    " * then begin()). A corrupted intermediate restarts the inference from task 0.",
+    " */",
+    "export function resume(): i32 {",
+    "  let t = ck_read(CK);",
+    "  ck_dirty_n = 0;",
+    "  ck_next = -1;",
+    "  if (t < 0 || t > CK_TASKS) return -1;",
+    "  for (let i = 0; i < CK_NPIECES; i++) {",
+    "    const e = CK_PIECES + (<usize>i << 4);",
+    "    const w = load<i32>(e, 8), last = load<i32>(e, 12);",
+    "    if (w < t && t <= last && !ck_check(CK, i, <usize>load<i32>(e), <usize>load<i32>(e, 4))) {",
+    "      if (w < 0) return -2;",
+    "      t = 0;",
+    "      ck_dirty(ck_commit(CK, 0, ck_id()), 16); // the inputs were checked first: they are intact",
+    "      ck_restarts++;",
+    "      break;",
+    "    }",
+    "  }",
+    "  ck_next = t;",
+    "  ck_done = t;",
+    "  return t;",
+    "}",
+    "",
+    "/**",
+    " * Runs the next task; with commit != 0 then commits the progress (hashing the outputs of",
+    " * the tasks since the last commit that later tasks read). With commit == 0 it may still",
+    " * commit first, where deferring would be unsafe (CK_WAR). Returns the tasks left (0: the",
+    " * outputs are ready; commit the last step), or -1 before begin()/resume().",
+    " */",
+    "export function step(commit: i32): i32 {",
+    "  return ck_step(commit);",
+    "}",
+    "",
+    "/** One inference on steady power: begin() on the inputs written, then every task with a commit. */",
+    "export function run(): void {",
+    "  begin(ck_id() + 1);",
+    "  while (ck_step(1) > 0) {}",
+    "}",
+    "",
+    "/** The ranges to persist after the last begin/resume/step: count, then address and bytes of range i. */",
+    "export function dirty_count(): i32 { return ck_dirty_n; }",
+    "export function dirty_ptr(i: i32): usize { return <usize>load<i32>(CK_DIRTY + (<usize>i << 3)); }",
+    "export function dirty_len(i: i32): i32 { return load<i32>(CK_DIRTY + (<usize>i << 3), 4); }",
+    "export function task_count(): i32 { return CK_TASKS; }",
+    "/** The id of the inference the record holds (after begin or resume). */",
+    "export function inference_id(): u32 { return ck_id(); }",
+    "/** The next task (-1 before begin/resume). */",
+    "export function next_task(): i32 { return ck_next; }",
+    `export function nv_base(): usize { return ${p.nvBase}; }`,
+    `export function nv_bytes(): i32 { return ${p.nvBytes}; }`,
+    "/** Restarts from task 0 since instantiation because a needed piece was corrupted. */",
+    "export function restarts(): i32 { return ck_restarts; }",
+  ];
+}

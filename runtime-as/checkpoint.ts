@@ -1,0 +1,99 @@
+// The checkpoint runtime of --intermittent modules (compiler/emit/intermittent.ts generates
+// the code that calls it; docs/intermittent.md is the host's side of the contract).
+// Inference is a fixed list of idempotent tasks. Its progress lives in a record at the end of
+// the non-volatile region: two 16-byte slots, each [seq, next task, inference id, hash of the
+// first 12 bytes]. A commit writes the slot that is not current, its hash last: until that
+// last store lands the older slot is the valid one with the higher sequence number, so a
+// power failure at any point of a commit, even one that tears a 32-bit store, leaves one
+// valid record (double buffering with a two-phase commit: write the shadow, then validate
+// it). After the record come one 32-bit hash per "piece" (a task's output range, or an
+// input): the resume path re-hashes every piece still needed and restarts the inference
+// from its first task when one differs (a corrupted region never yields an answer), or
+// reports the input lost when an input does.
+// The hash (ck_hash) is for detecting corruption, not an adversary: cheap enough to run over
+// every output a task writes (about two wasm instructions per byte).
+
+const MIX: u32 = 0x9E3779B1;
+const SEED: u32 = 0x50494A31; // "PIJ1"
+
+/** The record's bytes before the piece hashes: two slots. */
+export const CK_SLOTS: usize = 32;
+
+/**
+ * Hash of n bytes at p (any alignment), seeded by `seed`: two running sums of 32-bit words (then bytes)
+ * (Fletcher-style, modulo 2^32: the first catches any changed word, the second also
+ * reordered ones), four words per pass, then a multiplicative finalizer.
+ */
+export function ck_hash(p: usize, n: usize, seed: u32): u32 {
+  let a: u32 = seed, b: u32 = <u32>n;
+  const end = p + n, end16 = p + (n & ~15), end4 = p + (n & ~3);
+  while (p < end16) {
+    a += load<u32>(p); b += a;
+    a += load<u32>(p, 4); b += a;
+    a += load<u32>(p, 8); b += a;
+    a += load<u32>(p, 12); b += a;
+    p += 16;
+  }
+  while (p < end4) {
+    a += load<u32>(p); b += a;
+    p += 4;
+  }
+  while (p < end) {
+    a += <u32>load<u8>(p); b += a;
+    p++;
+  }
+  let h = (a ^ rotl<u32>(b, 16)) * MIX;
+  h = (h ^ (h >>> 15) ^ b) * MIX;
+  return h ^ (h >>> 13);
+}
+
+// volatile state, rebuilt by ck_read after every reset: the current slot (-1: none) and its contents
+let cur: i32 = -1;
+let seq: u32 = 0;
+let ident: u32 = 0;
+
+@inline function slotValid(s: usize): bool {
+  return ck_hash(s, 12, SEED) == load<u32>(s, 12);
+}
+
+/** Reads the record at ck: the next task to run, or -1 when neither slot is valid. */
+export function ck_read(ck: usize): i32 {
+  const a = slotValid(ck), b = slotValid(ck + 16);
+  if (!a && !b) { cur = -1; return -1; }
+  // both valid: the later one (sequence numbers compared modulo 2^32)
+  const useB = b && (!a || <i32>(load<u32>(ck + 16) - load<u32>(ck)) > 0);
+  cur = useB ? 1 : 0;
+  const s = ck + (<usize>cur << 4);
+  seq = load<u32>(s);
+  ident = load<u32>(s, 8);
+  return <i32>load<u32>(s, 4);
+}
+
+/** Commits `next` (and inference id `id`) into the shadow slot; returns the slot's address. */
+export function ck_commit(ck: usize, next: i32, id: u32): usize {
+  const shadow = cur == 0 ? 1 : 0;
+  const s = ck + (<usize>shadow << 4);
+  store<u32>(s, seq + 1);
+  store<u32>(s, <u32>next, 4);
+  store<u32>(s, id, 8);
+  store<u32>(s, ck_hash(s, 12, SEED), 12); // the commit point
+  cur = shadow;
+  seq++;
+  ident = id;
+  return s;
+}
+
+/** The inference id of the record read or written last. */
+export function ck_id(): u32 {
+  return ident;
+}
+
+/** Stores the hash of piece i (n bytes at p) in the table after the slots. */
+export function ck_seal(ck: usize, i: i32, p: usize, n: usize): void {
+  store<u32>(ck + CK_SLOTS + (<usize>i << 2), ck_hash(p, n, <u32>i));
+}
+
+/** Whether piece i (n bytes at p) still has the hash it was sealed with. */
+export function ck_check(ck: usize, i: i32, p: usize, n: usize): bool {
+  return load<u32>(ck + CK_SLOTS + (<usize>i << 2)) == ck_hash(p, n, <u32>i);
+}
