@@ -274,39 +274,11 @@ class Walker {
     return mod.select(mod.i32.const(1), x, mod.block(null, [ctr, zero], type));
   }
 
-  /** binaryen's expression info; its getExpressionInfo throws on unreachable and nop, which have no fields. */
-  private info(e: number): Record<string, unknown> & { id: number } {
-    const id = this.b.getExpressionId(e);
-    if (id === this.ids.UnreachableId || id === this.ids.NopId) return { id };
-    return this.b.getExpressionInfo(e) as unknown as Record<string, unknown> & { id: number };
-  }
+  private info(e: number): Record<string, unknown> & { id: number } { return exprInfo(this.b, e); }
 
-  private unaryClass(op: number): OpClass {
-    const b = this.b as unknown as Record<string, number>;
-    const is = (...names: string[]) => names.some((n) => b[n] === op);
-    if (is("ClzInt32", "CtzInt32", "PopcntInt32", "EqZInt32", "ExtendS8Int32", "ExtendS16Int32")) return "alu32";
-    if (is("ClzInt64", "CtzInt64", "PopcntInt64", "EqZInt64", "ExtendS8Int64", "ExtendS16Int64", "ExtendS32Int64")) return "alu64";
-    if (is("NegFloat32", "AbsFloat32", "CeilFloat32", "FloorFloat32", "TruncFloat32", "NearestFloat32",
-      "NegFloat64", "AbsFloat64", "CeilFloat64", "FloorFloat64", "TruncFloat64", "NearestFloat64")) return "falu";
-    if (is("SqrtFloat32", "SqrtFloat64")) return "fdiv";
-    return "convert";
-  }
+  private unaryClass(op: number): OpClass { return unaryClass(this.b, op); }
 
-  private binaryClass(op: number): OpClass {
-    const b = this.b as unknown as Record<string, number>;
-    const is = (...names: string[]) => names.some((n) => b[n] === op);
-    if (is("MulInt32")) return "mul32";
-    if (is("MulInt64")) return "mul64";
-    if (is("DivSInt32", "DivUInt32", "RemSInt32", "RemUInt32", "DivSInt64", "DivUInt64", "RemSInt64", "RemUInt64")) return "div";
-    if (is("MulFloat32", "MulFloat64")) return "fmul";
-    if (is("DivFloat32", "DivFloat64")) return "fdiv";
-    // binaryen's unary and binary ops are separate enums with overlapping values: match binary names only
-    const name = Object.keys(b).find((k) => b[k] === op && BINARY_NAME.test(k)) ?? "";
-    if (name.endsWith("Int32")) return "alu32";
-    if (name.endsWith("Int64")) return "alu64";
-    if (name.endsWith("Float32") || name.endsWith("Float64")) return "falu";
-    internal(`instrumenter: binary op ${op} is not classified`);
-  }
+  private binaryClass(op: number): OpClass { return binaryClass(this.b, op); }
 
   /** Whether e may transfer control past its own end: a return, or a branch to a label not defined inside e. */
   private exits(e: number): boolean {
@@ -337,4 +309,41 @@ class Walker {
     this.exitMemo.set(e, out);
     return out;
   }
+}
+
+/** binaryen's expression info; its getExpressionInfo throws on unreachable and nop, which have no fields. */
+export function exprInfo(b: B, e: number): Record<string, unknown> & { id: number } {
+  const id = b.getExpressionId(e);
+  const ids = b as unknown as Record<string, number>;
+  if (id === ids.UnreachableId || id === ids.NopId) return { id };
+  return b.getExpressionInfo(e) as unknown as Record<string, unknown> & { id: number };
+}
+
+/** The class of a unary operation (binaryen op code). */
+export function unaryClass(binaryen: B, op: number): OpClass {
+  const b = binaryen as unknown as Record<string, number>;
+  const is = (...names: string[]) => names.some((n) => b[n] === op);
+  if (is("ClzInt32", "CtzInt32", "PopcntInt32", "EqZInt32", "ExtendS8Int32", "ExtendS16Int32")) return "alu32";
+  if (is("ClzInt64", "CtzInt64", "PopcntInt64", "EqZInt64", "ExtendS8Int64", "ExtendS16Int64", "ExtendS32Int64")) return "alu64";
+  if (is("NegFloat32", "AbsFloat32", "CeilFloat32", "FloorFloat32", "TruncFloat32", "NearestFloat32",
+    "NegFloat64", "AbsFloat64", "CeilFloat64", "FloorFloat64", "TruncFloat64", "NearestFloat64")) return "falu";
+  if (is("SqrtFloat32", "SqrtFloat64")) return "fdiv";
+  return "convert";
+}
+
+/** The class of a binary operation (binaryen op code). */
+export function binaryClass(binaryen: B, op: number): OpClass {
+  const b = binaryen as unknown as Record<string, number>;
+  const is = (...names: string[]) => names.some((n) => b[n] === op);
+  if (is("MulInt32")) return "mul32";
+  if (is("MulInt64")) return "mul64";
+  if (is("DivSInt32", "DivUInt32", "RemSInt32", "RemUInt32", "DivSInt64", "DivUInt64", "RemSInt64", "RemUInt64")) return "div";
+  if (is("MulFloat32", "MulFloat64")) return "fmul";
+  if (is("DivFloat32", "DivFloat64")) return "fdiv";
+  // binaryen's unary and binary ops are separate enums with overlapping values: match binary names only
+  const name = Object.keys(b).find((k) => b[k] === op && BINARY_NAME.test(k)) ?? "";
+  if (name.endsWith("Int32")) return "alu32";
+  if (name.endsWith("Int64")) return "alu64";
+  if (name.endsWith("Float32") || name.endsWith("Float64")) return "falu";
+  internal(`instrumenter: binary op ${op} is not classified`);
 }
