@@ -14,7 +14,7 @@
  * host keeps the region: after each step it persists the ranges dirty_ptr/dirty_len name
  * (the task's output, its hashes, then the record slot), and after a reset it writes the
  * saved region back before calling resume(). docs/intermittent.md has the host's loop.
- * Exports: begin(id), resume(), step(commit), run() (begin + every step, for steady power),
+ * Exports: begin(id), resume(), step(commit), commit(), run() (begin + every step, for steady power),
  * dirty_count/dirty_ptr/dirty_len, task_count, inference_id, nv_base, nv_bytes, restarts.
  */
 import { bad } from "../util/errors.js";
@@ -284,6 +284,12 @@ export function intermittentSource(p: IntermittentPlan, mark: string): string[] 
     " */",
     "export function step(commit: i32): i32 {",
     "  return ck_step(commit);",
+    "}",
+    "",
+    "/** Commits the progress so far now (after step(0) calls, and after the last one). */",
+    "export function commit(): void {",
+    "  ck_dirty_n = 0;",
+    "  if (ck_next > ck_done) ck_commit_to(ck_next);",
     "}",
     "",
     "/** One inference on steady power: begin() on the inputs written, then every task with a commit. */",

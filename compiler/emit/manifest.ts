@@ -176,7 +176,7 @@ export function buildManifest(g: Graph, plan: MemoryPlan, em: Emitted, asc: AscR
   };
 }
 
-const INTERMITTENT_EXPORTS = ["begin", "resume", "step", "dirty_count", "dirty_ptr", "dirty_len", "task_count", "inference_id", "next_task", "nv_base", "nv_bytes", "restarts"];
+const INTERMITTENT_EXPORTS = ["begin", "resume", "step", "commit", "dirty_count", "dirty_ptr", "dirty_len", "task_count", "inference_id", "next_task", "nv_base", "nv_bytes", "restarts"];
 
 export const INTERMITTENT_PROTOCOL = "after a reset: write the saved region back at region.base, call resume() (>= 0: next task; -1: no record, -2: input lost: write the inputs, begin(id)); to start: write the inputs, begin(id), persist; then step(1) until it returns 0, persisting after every call the ranges dirty_ptr(i)/dirty_len(i), i < dirty_count(), in order";
 

@@ -1,0 +1,204 @@
+// The checkpoint transform (--intermittent, compiler/emit/intermittent.ts, runtime-as/
+// checkpoint.ts) against its contract, driven by a host written here from docs/intermittent.md
+// (independent of the simulator in targets/sim/power.ts). In this host model memory is
+// volatile and the host's image of the region changes only when it persists the dirty ranges,
+// so every possible power failure is a cut at some byte of some persist: a failure inside a
+// module call loses only volatile state, the same as a cut at the next persist's first byte.
+// Checked: run() at steady power equals the plain module bit for bit; a cut at every byte
+// (small models) or at random bytes, once or many times, never changes the answer, with
+// commits after every task or deferred; a flipped bit anywhere in the image either goes
+// unnoticed because nothing reads it or is detected (restart, or the input reported lost),
+// never a wrong answer; the region, tables and exports are as model.json and model.h say;
+// refusals.
+import { describe, expect, it } from "vitest";
+import { compileModel, quantizeInput, type Compiled, type CompileOptions } from "../../compiler/pipeline.js";
+import { instantiate, runRaw } from "../../compiler/runner.js";
+import { readNpy } from "../../compiler/util/npy.js";
+import { makeValue, type Value } from "../../compiler/ir/graph.js";
+import type { Manifest } from "../../compiler/emit/manifest.js";
+import { rng } from "../helpers/random.js";
+
+class Cut extends Error {}
+
+interface Ex {
+  memory: WebAssembly.Memory;
+  begin(id: number): void; resume(): number; step(commit: number): number; commit(): void;
+  dirty_count(): number; dirty_ptr(i: number): number; dirty_len(i: number): number; inference_id(): number;
+}
+
+/** The host of docs/intermittent.md with power that fails after `budgets[k]` persisted bytes in power-on k. */
+function hostRun(c: Compiled, inputs: Value[], budgets: number[], opts: { defer?: boolean; corrupt?: (nv: Uint8Array) => void } = {}) {
+  const m = c.manifest, reg = m.intermittent!.region;
+  const mod = new WebAssembly.Module(c.wasm as Uint8Array<ArrayBuffer>);
+  const nv = new Uint8Array(reg.bytes);
+  let persisted = false, boots = 0, rebegins = 0, restarts = 0;
+  const ID = 7;
+  for (;;) {
+    let budget = boots < budgets.length ? budgets[boots] : Infinity;
+    boots++;
+    if (boots > budgets.length + 3) throw new Error("no progress after the last failure");
+    const ex = new WebAssembly.Instance(mod, {}).exports as unknown as Ex;
+    const mem = new Uint8Array(ex.memory.buffer);
+    const persist = () => {
+      for (let i = 0; i < ex.dirty_count(); i++) {
+        const p = ex.dirty_ptr(i), n = ex.dirty_len(i);
+        expect(p >= reg.base && p + n <= reg.base + reg.bytes).toBe(true);
+        const k = Math.min(n, budget);
+        nv.set(mem.subarray(p, p + k), p - reg.base);
+        budget -= k;
+        persisted = true;
+        if (k < n) throw new Cut();
+      }
+    };
+    try {
+      if (persisted) {
+        if (opts.corrupt && boots === 2) opts.corrupt(nv);
+        mem.set(nv, reg.base);
+      }
+      let next = persisted ? ex.resume() : -1;
+      if (next >= 0 && ex.inference_id() !== ID) next = -1;
+      if (next < 0) {
+        if (persisted) rebegins++;
+        m.inputs.forEach((io, i) => mem.set(new Uint8Array(inputs[i].data.buffer, inputs[i].data.byteOffset, io.bytes), io.address));
+        ex.begin(ID);
+      }
+      persist();
+      restarts += (ex as unknown as { restarts(): number }).restarts();
+      while (ex.step(opts.defer ? 0 : 1) > 0) persist();
+      persist();
+      ex.commit();
+      persist();
+      return { outputs: m.outputs.map((io) => Array.from(mem.slice(io.address, io.address + io.bytes))), boots, rebegins, restarts };
+    } catch (e) {
+      if (!(e instanceof Cut)) throw e;
+    }
+  }
+}
+
+function bytesOf(m: Manifest, outs: Value[]): number[][] {
+  return outs.map((v) => Array.from(new Uint8Array(v.data.buffer, v.data.byteOffset, v.data.byteLength)));
+}
+
+/** Sample i of an example's x_test, as the module's raw input. */
+function sample(m: Manifest, ex: string, i: number): Value[] {
+  const x = readNpy(`examples/${ex}/x_test.npy`);
+  const io = m.inputs[0], n = io.shape.reduce((a, b) => a * b, 1);
+  const v = makeValue("float32", io.shape, Array.from(x.data).slice(i * n, (i + 1) * n).map(Number));
+  return [io.dtype === "int8" ? quantizeInput(v, io.scale!, io.zeroPoint!) : v];
+}
+
+const int8 = (ex: string): CompileOptions => ({ quantize: "int8", calibrate: `examples/${ex}/calib.npy` });
+
+describe("checkpointed inference (--intermittent)", () => {
+  it("steady power: run() equals the plain module bit for bit, on every example and grain", async () => {
+    for (const [ex, opts] of [["cancer-mlp", int8("cancer-mlp")], ["digits-cnn", int8("digits-cnn")], ["digits-cnn", {}], ["ecg-tcn", int8("ecg-tcn")], ["sunspots-lstm", {}]] as Array<[string, CompileOptions]>) {
+      const plain = await compileModel(`examples/${ex}/model.onnx`, opts);
+      const pm = await instantiate(plain.wasm, plain.manifest);
+      const xs = [0, 1, 2].map((i) => sample(plain.manifest, ex, i));
+      const want = xs.map((x) => bytesOf(plain.manifest, runRaw(pm, x)));
+      for (const tasks of ["layer", "tile", "unit"] as const) {
+        const c = await compileModel(`examples/${ex}/model.onnx`, { ...opts, intermittent: { tasks }, selftest: true });
+        const m = await instantiate(c.wasm, c.manifest);
+        expect((m.instance.exports.selftest as () => number)(), `${ex} ${tasks}`).toBe(0);
+        xs.forEach((x, i) => expect(bytesOf(c.manifest, runRaw(m, x)), `${ex} ${tasks} sample ${i}`).toEqual(want[i]));
+        // and through the host loop, without failures
+        expect(hostRun(c, xs[0], []).outputs).toEqual(want[0]);
+      }
+    }
+  });
+
+  it("a power failure at every byte the host persists never changes the answer (cancer-mlp, int8, per task)", async () => {
+    const c = await compileModel("examples/cancer-mlp/model.onnx", { ...int8("cancer-mlp"), intermittent: { tasks: "unit" } });
+    const x = sample(c.manifest, "cancer-mlp", 3);
+    const want = hostRun(c, x, []).outputs;
+    // the bytes one inference persists without failures: count them with a budget that never runs out
+    // a cut only costs the work since the last commit: no restart from task 0, and a second
+    // begin() only when the cut tore the first one's persist
+    const beginBytes = c.manifest.inputs.reduce((a, io) => a + io.bytes, 0) + 4 * c.manifest.inputs.length + 16;
+    let total = 0;
+    for (let b = 0; ; b++) {
+      const r = hostRun(c, x, [b]);
+      expect(r.outputs, `cut after ${b} bytes`).toEqual(want);
+      expect(r.restarts).toBe(0);
+      expect(r.rebegins).toBe(b < beginBytes ? 1 : 0);
+      if (r.boots === 1) { total = b; break; }
+    }
+    expect(total).toBeGreaterThan(100);
+    // two failures: every cut pair on a grid
+    for (let a = 0; a < total; a += 7) for (let b = 0; b < total; b += 11) expect(hostRun(c, x, [a, b]).outputs).toEqual(want);
+  });
+
+  it("random cuts, many per inference, with commits after every task or deferred (digits-cnn int8 tiles, sunspots-lstm float)", async () => {
+    for (const [ex, opts] of [["digits-cnn", int8("digits-cnn")], ["sunspots-lstm", {}]] as Array<[string, CompileOptions]>) {
+      const c = await compileModel(`examples/${ex}/model.onnx`, { ...opts, intermittent: { tasks: "tile" } });
+      const x = sample(c.manifest, ex, 5);
+      const want = hostRun(c, x, []).outputs;
+      const r = rng(ex.length);
+      for (let k = 0; k < 12; k++) {
+        const budgets = Array.from({ length: 1 + Math.floor(r() * 6) }, () => Math.floor(r() * 4000));
+        for (const defer of [false, true]) {
+          const res = hostRun(c, x, budgets, { defer });
+          expect(res.outputs, `${ex} ${defer ? "deferred, " : ""}cuts ${budgets}`).toEqual(want);
+          expect(res.restarts, `${ex} ${defer ? "deferred, " : ""}cuts ${budgets}: a restart from task 0`).toBe(0);
+        }
+      }
+    }
+  });
+
+  it("a corrupted region is detected or harmless, never a wrong answer", async () => {
+    const c = await compileModel("examples/digits-cnn/model.onnx", { ...int8("digits-cnn"), intermittent: { tasks: "tile" } });
+    const x = sample(c.manifest, "digits-cnn", 2);
+    const want = hostRun(c, x, []).outputs;
+    const r = rng(99);
+    const reg = c.manifest.intermittent!.region;
+    let detected = 0, rebegun = 0;
+    for (let k = 0; k < 40; k++) {
+      const cut = Math.floor(r() * 3000);
+      // a flipped bit at a random byte, or in the record (its slots and piece hashes) half the time
+      const at = k % 2 ? Math.floor(r() * reg.bytes) : reg.recordAddress - reg.base + Math.floor(r() * reg.recordBytes);
+      const bit = 1 << Math.floor(r() * 8);
+      const res = hostRun(c, x, [cut], { corrupt: (nv) => { nv[at] ^= bit; } });
+      expect(res.outputs, `cut ${cut}, flipped bit ${bit} of byte ${at}`).toEqual(want);
+      detected += res.restarts;
+      rebegun += res.rebegins;
+    }
+    // both paths were taken: some flips hit a needed piece (restart), some the record or the input (begin again)
+    expect(detected).toBeGreaterThan(0);
+    expect(rebegun).toBeGreaterThan(0);
+  });
+
+  it("the contract: the region after the arena, below the constants; tables and exports in model.json and model.h", async () => {
+    const c = await compileModel("examples/digits-cnn/model.onnx", { ...int8("digits-cnn"), intermittent: { tasks: "tile", taskMacs: 4096 } });
+    const m = c.manifest, ck = m.intermittent!;
+    expect(ck.region.base).toBe(m.memory.arenaBase);
+    expect(ck.region.recordAddress).toBeGreaterThanOrEqual(m.memory.arenaBase + m.memory.arenaBytes);
+    expect(ck.region.recordBytes).toBe(32 + 4 * ck.pieces.length);
+    expect(ck.region.base + ck.region.bytes).toBeLessThanOrEqual(m.memory.constantBase);
+    // every task's MACs within the target where its layer splits, and the tiles of a layer add up to it
+    for (const [i, l] of m.layers.entries()) {
+      const ts = ck.tasks.filter((t) => t.layer === i);
+      if (!ts.length) continue;
+      expect(ts.reduce((a, t) => a + t.macs, 0)).toBeCloseTo(l.macs, -1);
+      // a layer splits into at most as many tiles as it has blocks of outputs
+      const units = m.layers[i].kernels.length === ts.length ? ts.length : 0;
+      if (ts.length > 1) for (const t of ts) expect(t.macs <= 4096 * 1.5 || units === ts.length).toBe(true);
+    }
+    expect(ck.tasks.some((t) => t.tiles > 1)).toBe(true);
+    for (const f of ["begin", "resume", "step", "commit", "dirty_count", "dirty_ptr", "dirty_len", "nv_base", "nv_bytes"]) expect(m.exports).toContain(f);
+    expect(c.header).toContain(`#define PJ_NV_BASE ${ck.region.base}u`);
+    expect(c.header).toContain(`#define PJ_NV_BYTES ${ck.region.bytes}u`);
+    expect(c.header).toContain(`#define PJ_TASKS ${ck.tasks.length}`);
+    const inst = await instantiate(c.wasm, m);
+    const ex = inst.instance.exports as unknown as Ex & { nv_base(): number; nv_bytes(): number; task_count(): number };
+    expect([ex.nv_base(), ex.nv_bytes(), ex.task_count()]).toEqual([ck.region.base, ck.region.bytes, ck.tasks.length]);
+    // before begin or resume nothing runs; a fresh region holds no record
+    expect(ex.step(1)).toBe(-1);
+    expect(ex.resume()).toBe(-1);
+  });
+
+  it("refusals", async () => {
+    await expect(compileModel("examples/sunspots-lstm/model.onnx", { stream: true, intermittent: {} })).rejects.toThrow(/--intermittent with --stream is not supported yet/);
+    await expect(compileModel("examples/cancer-mlp/model.onnx", { intermittent: { tasks: "rows" as never } })).rejects.toThrow(/--intermittent rows: choose layer, tile, unit/);
+    await expect(compileModel("examples/cancer-mlp/model.onnx", { intermittent: { taskMacs: 0 } })).rejects.toThrow(/--task-macs 0: expected a whole number >= 1/);
+  });
+});
