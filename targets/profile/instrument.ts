@@ -270,7 +270,7 @@ class Walker {
   /** x, then ctr, then x's value: select(x, (ctr; 0), 1) evaluates its operands in order. */
   private afterValue(x: number, type: number, ctr: number): number {
     const { mod, b } = this;
-    const zero = type === b.i32 ? mod.i32.const(0) : type === b.i64 ? mod.i64.const(0, 0) : type === b.f32 ? mod.f32.const(0) : type === b.f64 ? mod.f64.const(0) : internal("instrumenter: a br_if carrying a value of an unexpected type");
+    const zero = type === b.i32 ? mod.i32.const(0) : type === b.i64 ? mod.i64.const(0) : type === b.f32 ? mod.f32.const(0) : type === b.f64 ? mod.f64.const(0) : internal("instrumenter: a br_if carrying a value of an unexpected type");
     return mod.select(mod.i32.const(1), x, mod.block(null, [ctr, zero], type));
   }
 
