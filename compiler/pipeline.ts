@@ -12,6 +12,8 @@ import { applyPrune } from "./passes/prune.js";
 import { applyLowrank } from "./passes/lowrank.js";
 import { applyCirculant, type CirculantKernel } from "./passes/circulant.js";
 import { TASK_GRAINS, type IntermittentOptions, type TaskGrain } from "./emit/intermittent.js";
+import { profileModule } from "../targets/profile/dynamic.js";
+import { instructions } from "../targets/profile/instrument.js";
 import { applyPruneChannels } from "./passes/prune-channels.js";
 import { applyShare } from "./passes/share.js";
 import { applySubbyte, type Subbyte } from "./passes/subbyte.js";
@@ -67,7 +69,7 @@ export interface CompileOptions {
    * Checkpointed inference for intermittent power (emit/intermittent.ts): the task grain
    * ("layer", "tile" or "unit") and, for "tile", the MACs a task should not exceed.
    */
-  intermittent?: { tasks?: TaskGrain; taskMacs?: number };
+  intermittent?: { tasks?: TaskGrain; taskInstructions?: number };
   /** The float kernel of the circulant layers: "auto" (default: the cheaper by estimate), "direct" or "fft". */
   circulantKernel?: CirculantKernel;
   /** Low-rank factors (passes/lowrank.ts): layer name (or "*") -> rank (integer >= 1) or energy share in (0, 1). */
@@ -109,8 +111,8 @@ export interface Compiled {
   header: string;
 }
 
-/** --intermittent tile: a task's multiply-accumulates where a layer splits (about 10,000 to 20,000 wasm instructions in int8). */
-export const DEFAULT_TASK_MACS = 2048;
+/** --intermittent tile: the wasm instructions a task should not exceed where its layer splits. */
+export const DEFAULT_TASK_INSTRUCTIONS = 10_000;
 
 /** Tolerance of the float self-test: f32 accumulation in the kernels against f64 in the reference. */
 export const FLOAT_SELFTEST_TOL = { atol: 1e-5, rtol: 1e-4 };
@@ -215,9 +217,14 @@ export async function compileModel(file: string, opts: CompileOptions = {}): Pro
     if (sg) bad(`${file}: --intermittent with --stream is not supported yet (a streaming module keeps state between steps outside the checkpointed region); checkpoint whole inferences`);
     const tasks = opts.intermittent.tasks ?? "tile";
     if (!TASK_GRAINS.includes(tasks)) bad(`--intermittent ${tasks}: choose ${TASK_GRAINS.join(", ")}`);
-    const taskMacs = opts.intermittent.taskMacs ?? DEFAULT_TASK_MACS;
-    if (!Number.isInteger(taskMacs) || taskMacs < 1) bad(`--task-macs ${taskMacs}: expected a whole number >= 1`);
-    ck = { tasks, taskMacs };
+    const taskInstructions = opts.intermittent.taskInstructions ?? DEFAULT_TASK_INSTRUCTIONS;
+    if (!Number.isInteger(taskInstructions) || taskInstructions < 1) bad(`--task-instructions ${taskInstructions}: expected a whole number >= 1`);
+    // tiles are sized by each layer's instructions, measured on the plain module
+    step("profile (to size the tasks)");
+    const plainEm = emitAssemblyScript(rg, plan);
+    const plainAsc = await compileAssemblyScript(plainEm.source, { memoryBase: plainEm.memoryBase });
+    const prof = await profileModule(plainAsc.wasm, plainEm.source, buildManifest(rg, plan, plainEm, plainAsc, file, mode));
+    ck = { tasks, taskInstructions, layerInstructions: prof.layers.map(instructions) };
   }
   step("emit");
   const emitted = emitAssemblyScript(rg, plan, selftest, sg && { states: sg.states, outputPeriods: sg.outputPeriods, deferredFrom: sg.deferredFrom, deferToIdle: sg.deferToIdle }, ck);

@@ -84,7 +84,7 @@ function int16Format(m: Manifest, io: IOInfo): QFmt {
 }
 
 /** A float input in the raw form the module reads (see the file comment). */
-function toRaw(m: Manifest, io: IOInfo, x: Float32Array): Value {
+export function toRaw(m: Manifest, io: IOInfo, x: Float32Array): Value {
   if (io.dtype === "int8") return makeValue("int8", io.shape, Array.from(x, (v) => quantizeValue(v, io.scale!, io.zeroPoint!)));
   if (io.dtype === "int16") {
     const F = int16Format(m, io);
@@ -96,7 +96,7 @@ function toRaw(m: Manifest, io: IOInfo, x: Float32Array): Value {
 }
 
 /** A raw output as float32 values. */
-function fromRaw(io: IOInfo, v: Value): Float32Array {
+export function fromRaw(io: IOInfo, v: Value): Float32Array {
   if (io.dtype !== "int8" && io.dtype !== "int16") return v.data as Float32Array;
   return Float32Array.from(v.data, (q) => io.scale! * (q - io.zeroPoint!));
 }

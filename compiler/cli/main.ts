@@ -16,6 +16,7 @@ import { makeValue } from "../ir/graph.js";
 import { encodeNpy, readNpy, type NpyArray } from "../util/npy.js";
 import { inspectModel, fmtMacs } from "./inspect.js";
 import { PROFILE_HELP, profileCommand } from "./profile.js";
+import { SIMULATE_HELP, simulateCommand, type SimulateArgs } from "./simulate.js";
 import { SWEEP_HELP, sweepCommand, type SweepCliArgs } from "./sweep.js";
 import { parseOffload } from "../passes/offload.js";
 import { parsePrune } from "../passes/prune.js";
@@ -37,6 +38,9 @@ commands:
   run <dir|model.wasm>     run a compiled model on inputs from a .npy file
   inspect <model.onnx|dir> per-layer table: op, shapes, params, MACs, bytes, arena
   profile <dir> --target T cycles, latency, energy, RAM and flash per layer on a target MCU
+  simulate <dir> --intermittent
+                           run a --intermittent module through power failures (random, or a
+                           capacitor and a harvester): same answer?, time, overhead, policies
   sweep <model.onnx>       compile with combinations of compression methods, rank accuracy,
                            size and energy (--data x.npy --labels y.npy): sweep.csv, sweep.html
 
@@ -76,9 +80,11 @@ Exit codes: 0 ok, 1 internal failure, 2 bad input.`,
                            times fewer weights) for fully connected layers (repeatable)
   --intermittent <tile|layer|unit>
                            checkpointed inference for harvested power: idempotent tasks (output
-                           tiles of about --task-macs MACs, whole layers, or every block of
-                           outputs) and a non-volatile progress record (docs/intermittent.md)
-  --task-macs <n>          with --intermittent tile: MACs per task where a layer splits (2048)
+                           tiles of about --task-instructions, whole layers, or every block and
+                           row of outputs) and a non-volatile progress record
+                           (docs/intermittent.md)
+  --task-instructions <n>  with --intermittent tile: wasm instructions a task should not
+                           exceed where its layer splits (10000; measured per layer)
   --circulant-kernel <auto|direct|fft>
                            float kernel of the circulant layers: by default the one with fewer
                            estimated instructions; fft needs k a power of two up to 256
@@ -159,7 +165,7 @@ async function compileCmd(argv: string[]): Promise<void> {
   const { values: v, positionals } = args("compile", argv, {
     out: { type: "string", short: "o" }, quantize: { type: "string" }, calibrate: { type: "string" }, fixed: { type: "string" },
     selftest: { type: "boolean" }, shape: { type: "string", multiple: true }, quiet: { type: "boolean", short: "q" }, stream: { type: "boolean" },
-    soi: { type: "string" }, "soi-mode": { type: "string" }, "soi-split": { type: "string" }, offload: { type: "string", multiple: true }, ternary: { type: "string", multiple: true }, pow2: { type: "string", multiple: true }, binary: { type: "string", multiple: true }, prune: { type: "string", multiple: true }, lowrank: { type: "string", multiple: true }, circulant: { type: "string", multiple: true }, "circulant-kernel": { type: "string" }, intermittent: { type: "string" }, "task-macs": { type: "string" }, "prune-balance": { type: "string" }, "prune-channels": { type: "string", multiple: true },
+    soi: { type: "string" }, "soi-mode": { type: "string" }, "soi-split": { type: "string" }, offload: { type: "string", multiple: true }, ternary: { type: "string", multiple: true }, pow2: { type: "string", multiple: true }, binary: { type: "string", multiple: true }, prune: { type: "string", multiple: true }, lowrank: { type: "string", multiple: true }, circulant: { type: "string", multiple: true }, "circulant-kernel": { type: "string" }, intermittent: { type: "string" }, "task-instructions": { type: "string" }, "prune-balance": { type: "string" }, "prune-channels": { type: "string", multiple: true },
     delta: { type: "string", multiple: true }, share: { type: "string", multiple: true }, weights: { type: "string", multiple: true },
     eie: { type: "string", multiple: true },
   });
@@ -186,7 +192,7 @@ async function compileCmd(argv: string[]): Promise<void> {
     prune: v.prune ? parsePrune(v.prune as string[]) : undefined,
     lowrank: v.lowrank ? parseLowrank(v.lowrank as string[]) : undefined,
     circulant: v.circulant ? parseCirculant(v.circulant as string[]) : undefined,
-    intermittent: v.intermittent !== undefined ? { tasks: v.intermittent as TaskGrain, ...(v["task-macs"] !== undefined ? { taskMacs: Number(v["task-macs"]) } : {}) } : undefined,
+    intermittent: v["task-instructions"] !== undefined && v.intermittent === undefined ? bad("--task-instructions goes with --intermittent tile") : v.intermittent !== undefined ? { tasks: v.intermittent as TaskGrain, ...(v["task-instructions"] !== undefined ? { taskInstructions: Number(v["task-instructions"]) } : {}) } : undefined,
     circulantKernel: v["circulant-kernel"] !== undefined ? parseCirculantKernel(v["circulant-kernel"] as string) : undefined,
     pruneBalance: v["prune-balance"] === undefined ? undefined : Number(v["prune-balance"]),
     pruneChannels: v["prune-channels"] ? parsePruneChannels(v["prune-channels"] as string[]) : undefined,
@@ -310,6 +316,20 @@ async function profileCmd(argv: string[]): Promise<number> {
   return fits ? 0 : 2;
 }
 
+async function simulateCmd(argv: string[]): Promise<number> {
+  const { values: v, positionals } = args("simulate", argv, {
+    intermittent: { type: "boolean" }, target: { type: "string" }, runtime: { type: "string" }, power: { type: "string" },
+    capacitor: { type: "string" }, harvest: { type: "string" }, policy: { type: "string" }, seed: { type: "string" }, runs: { type: "string" },
+    "nv-cycles-per-byte": { type: "string" }, input: { type: "string" }, index: { type: "string" }, json: { type: "boolean" },
+  });
+  if (v.help) { console.log(SIMULATE_HELP); return 0; }
+  if (positionals.length !== 1) bad(`simulate: expected one compiled folder (see picojoule simulate --help)`);
+  if (!v.intermittent) bad("simulate: say what to simulate: --intermittent (power failures of a module compiled with --intermittent)");
+  const { out, ok } = await simulateCommand({ ...(v as Omit<SimulateArgs, "dir">), dir: positionals[0] });
+  console.log(out);
+  return ok ? 0 : 1;
+}
+
 async function sweepCmd(argv: string[]): Promise<void> {
   const { values: v, positionals } = args("sweep", argv, {
     data: { type: "string" }, labels: { type: "string" }, calibrate: { type: "string" }, target: { type: "string" }, runtime: { type: "string" },
@@ -334,7 +354,8 @@ export async function main(argv: string[]): Promise<number> {
     else if (cmd === "inspect") await inspectCmd(rest);
     else if (cmd === "profile") return await profileCmd(rest);
     else if (cmd === "sweep") await sweepCmd(rest);
-    else bad(`unknown command '${cmd}' (commands: compile, run, inspect, profile, sweep; see picojoule --help)`);
+    else if (cmd === "simulate") return await simulateCmd(rest);
+    else bad(`unknown command '${cmd}' (commands: compile, run, inspect, profile, simulate, sweep; see picojoule --help)`);
     return 0;
   } catch (e) {
     if (e instanceof PicoError) {

@@ -57,7 +57,10 @@ function generic(a: Args, S: number): ReturnType<Formula> {
 // four multiplies.
 function blocked(a: Args, S: number): ReturnType<Formula> {
   const g = geom(a, 6), G = a.n(21);
-  const { rows, cols } = tables(g);
+  // an --intermittent tile passes the tables from its first row (or column): entries r0 .. r0 + OH
+  const r0 = a.offset(4) / 4, c0 = a.offset(5) / 4;
+  const slice = (t: AxisTaps, from: number): AxisTaps => ({ ...t, lo: t.lo.slice(from), hi: t.hi.slice(from) });
+  const rows = slice(axisTaps(r0 + g.OH, g.H, g.KH, g.sh, g.dh, g.pt), r0), cols = slice(axisTaps(c0 + g.OW, g.W, g.KW, g.sw, g.dw, g.pl), c0);
   const cg = g.C / G, nbg = Math.ceil(g.M / G / 4), blocks = g.N * G * nbg;
   const outs = g.N * g.M * g.OH * g.OW, bias = a.ptr(2) ? 16 : 0;
   if (S === 4) {

@@ -36,7 +36,16 @@ const OFFLOAD: Record<string, Formula> = {
  */
 export const UPPER_BOUND_KERNELS: ReadonlySet<string> = new Set(["lstm_delta_q8", "lstm_delta_q16", "lstm_delta_f32", "gru_delta_f32", "lstm_delta_s8", "fc_eie_s8"]);
 
-export const FORMULAS: Record<string, Formula> = { ...FC, ...FC_CIRCULANT, ...FC_EIE, ...CONV, ...CONV_SPARSE, ...CONV_PACKED, ...RECURRENT, ...MISC, ...OFFLOAD };
+/**
+ * --intermittent tiles (compiler/emit/intermittent.ts): before its kernel, a tile reads its
+ * varying arguments (pointer offsets and counts, i32 each) from its layer's table; the
+ * argument is those bytes.
+ */
+const CHECKPOINT: Record<string, Formula> = {
+  ck_tile_args: (a) => ({ muls: 0, loadBytes: a.n(0), storeBytes: 0 }),
+};
+
+export const FORMULAS: Record<string, Formula> = { ...FC, ...FC_CIRCULANT, ...FC_EIE, ...CONV, ...CONV_SPARSE, ...CONV_PACKED, ...RECURRENT, ...MISC, ...OFFLOAD, ...CHECKPOINT };
 
 type Call = { kernel: string; args: ReadonlyArray<string | number> };
 

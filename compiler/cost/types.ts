@@ -74,6 +74,12 @@ export class Args {
     internal(`${this.kernel}: argument ${i} ('${t}') is not a number`);
   }
 
+  /** The constant byte offset of address argument i ("table + 8": 8; a bare symbol: 0), as --intermittent tiles pass them. */
+  offset(i: number): number {
+    const m = /\+\s*(\d+)\s*$/.exec(String(this.a[i] ?? ""));
+    return m ? Number(m[1]) : 0;
+  }
+
   /** Whether address argument i is non-zero (a buffer is given). */
   ptr(i: number): boolean {
     const v = this.a[i];

@@ -3,8 +3,10 @@
  * with a progress record, so that inference on harvested power resumes where power failed
  * and gives the steady-power answer bit for bit. A task is a layer, or with `tile` a range
  * of a layer's output (blocks of output channels: the kernel emitters say how a call splits,
- * EmitCtx.call's TileSpec), sized to about `taskMacs` multiply-accumulates; `unit` makes
- * every block its own task (the finest grain, as SONIC's loop continuation).
+ * EmitCtx.call's TileSpec, by blocks of output channels and then by output rows), sized to
+ * about `taskInstructions` wasm instructions from each layer's count measured on the plain
+ * module (the pipeline profiles it first); `unit` makes every block and row its own task
+ * (the finest grain, as SONIC's loop continuation).
  * Why tasks are idempotent: the memory plan never lets a layer's output share bytes with
  * its inputs, so re-running an interrupted task reads the same inputs and rewrites the same
  * output; a byte it overwrites belonged to a tensor no later task reads.
@@ -24,12 +26,16 @@ import type { MemoryPlan } from "../passes/plan-memory.js";
 import type { KernelCall } from "./assemblyscript.js";
 
 export type TaskGrain = "layer" | "tile" | "unit";
+/** The `unit` grain's task size: tiles of about this many wasm instructions, the finest that pays for its commit. */
+export const UNIT_INSTRUCTIONS = 1000;
 export const TASK_GRAINS: readonly TaskGrain[] = ["layer", "tile", "unit"];
 
 export interface IntermittentOptions {
   tasks: TaskGrain;
-  /** With `tile`: the multiply-accumulates a task should not exceed where the layer splits. */
-  taskMacs: number;
+  /** With `tile`: the wasm instructions a task should not exceed where its layer splits. */
+  taskInstructions: number;
+  /** Each layer's wasm instructions in the plain module (profiled), by node index. */
+  layerInstructions: number[];
 }
 
 /** One layer's emitted code: its body lines (after its profiling mark) and kernel calls. */
@@ -52,8 +58,14 @@ export interface Task {
   tile: number;
   tiles: number;
   macs: number;
+  /** Estimated wasm instructions: the layer's measured count, shared among its tiles. */
+  instructions: number;
   lines: string[];
   calls: KernelCall[];
+  /** A tile: its ranges of units and rows (the call's arguments follow from them and the layer's call). */
+  range?: [u0: number, u1: number, r0: number, r1: number];
+  /** A tile: the whole layer's call it was cut from (with its TileSpec). */
+  whole?: KernelCall;
   /** Pieces the task writes (indices into IntermittentPlan.pieces). */
   pieces: number[];
   /** Latest task before this one that reads bytes this one writes (-1: none): with commits deferred past it, a torn persist could clobber what a resume needs. */
@@ -62,7 +74,7 @@ export interface Task {
 
 export interface IntermittentPlan {
   grain: TaskGrain;
-  taskMacs: number;
+  taskInstructions: number;
   tasks: Task[];
   pieces: Piece[];
   /** The non-volatile region: [nvBase, nvBase + nvBytes), the arena then the record. */
@@ -74,6 +86,19 @@ export interface IntermittentPlan {
 
 const up16 = (n: number) => Math.ceil(n / 16) * 16;
 
+/** Splits `units` into `n` contiguous ranges of near-equal size, cut only at `starts` when given. */
+function rangesAt(units: number, n: number, starts?: number[]): Array<[number, number]> {
+  if (!starts) return ranges(units, n);
+  const cuts = [0];
+  for (let i = 1; i < n; i++) {
+    const ideal = (i * units) / n;
+    const best = starts.reduce((b, s) => (Math.abs(s - ideal) < Math.abs(b - ideal) ? s : b), starts[0]);
+    if (best > cuts[cuts.length - 1] && best < units) cuts.push(best);
+  }
+  cuts.push(units);
+  return cuts.slice(1).map((c, i) => [cuts[i], c]);
+}
+
 /** Splits `units` into `n` contiguous ranges of near-equal size. */
 function ranges(units: number, n: number): Array<[number, number]> {
   const out: Array<[number, number]> = [];
@@ -81,17 +106,33 @@ function ranges(units: number, n: number): Array<[number, number]> {
   return out;
 }
 
-function tileCall(c: KernelCall, u0: number, u1: number): KernelCall {
+function tileCall(c: KernelCall, u0: number, u1: number, r0: number, r1: number): KernelCall {
   const t = c.tile!;
   const args = [...c.args];
-  for (const [i, per] of t.bumps) if (u0 && args[i] !== "0" && args[i] !== 0) args[i] = `${args[i]} + ${u0 * per}`;
+  const offsets = new Map<number, number>();
+  const bump = (i: number, by: number) => offsets.set(i, (offsets.get(i) ?? 0) + by);
+  for (const [i, per] of t.bumps) bump(i, u0 * per);
   const [ci, per, total] = t.count;
   args[ci] = Math.min(total, per * u1) - per * u0;
+  if (t.rows) {
+    for (const [i, perRow] of t.rows.bumps) bump(i, r0 * perRow);
+    args[t.rows.count] = r1 - r0;
+  }
+  for (const [i, by] of offsets) if (by && args[i] !== "0" && args[i] !== 0) args[i] = `${args[i]} + ${by}`;
   return { layer: c.layer, kernel: c.kernel, args };
 }
 
+/** The output ranges (offset from the output's start, bytes) a tile writes. */
+function tileOut(t: NonNullable<KernelCall["tile"]>, total: number, u0: number, u1: number, r0: number, r1: number): Array<[number, number]> {
+  const o = t.outPerUnit;
+  if (!t.rows || (r0 === 0 && r1 === t.rows.n)) return [[u0 * o, Math.min(total, u1 * o) - u0 * o]];
+  const R = t.rows, out: Array<[number, number]> = [];
+  for (let ch = u0 * R.channelsPerUnit; ch < Math.min(R.channels, u1 * R.channelsPerUnit); ch++) out.push([ch * R.channelBytes + r0 * R.rowBytes, (r1 - r0) * R.rowBytes]);
+  return out;
+}
+
 export function planTasks(g: Graph, plan: MemoryPlan, arenaBase: number, layers: LayerCode[], opts: IntermittentOptions): IntermittentPlan {
-  if (!(opts.taskMacs >= 1)) bad(`--task-macs ${opts.taskMacs}: expected a whole number >= 1`);
+  if (!(opts.taskInstructions >= 1)) bad(`--task-instructions ${opts.taskInstructions}: expected a whole number >= 1`);
   const tasks: Task[] = [];
   const pieces: Piece[] = [];
   const slotOf = (name: string) => {
@@ -114,15 +155,29 @@ export function planTasks(g: Graph, plan: MemoryPlan, arenaBase: number, layers:
     const outs = node.outputs.filter((o) => o);
     const c = lc.calls.length === 1 && lc.lines.length === 1 && outs.length === 1 ? lc.calls[0] : undefined;
     const units = c?.tile && opts.tasks !== "layer" ? c.tile.units : 1;
-    const n = opts.tasks === "unit" ? units : Math.min(units, Math.max(1, Math.ceil(macs / opts.taskMacs)));
-    if (n > 1) {
-      const out = outs[0], { slot, address } = slotOf(out), total = tensorBytes(out), o = c!.tile!.outPerUnit;
-      ranges(units, n).forEach(([u0, u1], tile) => {
-        const call = tileCall(c!, u0, u1);
-        pieces.push({ tensor: out, address: address + u0 * o, bytes: Math.min(total, u1 * o) - u0 * o, task: tasks.length, last: 0 });
-        lastLayer.push(slot.last);
-        tasks.push({ layer: lc.layer, tile, tiles: n, macs: Math.round((macs * (u1 - u0)) / units), lines: [`  ${call.kernel}(${call.args.join(", ")});`], calls: [call], pieces: [pieces.length - 1], war: -1 });
-      });
+    const rows = c?.tile?.rows && opts.tasks !== "layer" ? c.tile.rows.n : 1;
+    // tiles: channel ranges first, then row ranges where a layer needs more tiles than it has units
+    const instr = opts.layerInstructions[lc.layer] ?? 0;
+    const want = Math.max(1, Math.ceil(instr / (opts.tasks === "unit" ? UNIT_INSTRUCTIONS : opts.taskInstructions)));
+    const nu = Math.min(units, want), nr = Math.min(rows, Math.ceil(want / nu));
+    if (nu * nr > 1) {
+      const out = outs[0], { slot, address } = slotOf(out), total = tensorBytes(out);
+      const rowRanges = rangesAt(rows, nr, c!.tile!.rows?.starts);
+      const n = nu * rowRanges.length;
+      let tile = 0;
+      for (const [u0, u1] of ranges(units, nu))
+        for (const [r0, r1] of rowRanges) {
+          const call = tileCall(c!, u0, u1, r0, r1);
+          const fetch: KernelCall = { layer: lc.layer, kernel: TILE_ARGS, args: [4 * varying(c!).length] };
+          const mine: number[] = [];
+          for (const [off, len] of tileOut(c!.tile!, total, u0, u1, r0, r1)) {
+            pieces.push({ tensor: out, address: address + off, bytes: len, task: tasks.length, last: 0 });
+            lastLayer.push(slot.last);
+            mine.push(pieces.length - 1);
+          }
+          const share = ((u1 - u0) * (r1 - r0)) / (units * rows);
+          tasks.push({ layer: lc.layer, tile: tile++, tiles: n, macs: Math.round(macs * share), instructions: Math.round(instr * share), lines: [], calls: [fetch, call], range: [u0, u1, r0, r1], whole: c!, pieces: mine, war: -1 });
+        }
       continue;
     }
     const mine: number[] = [];
@@ -132,7 +187,7 @@ export function planTasks(g: Graph, plan: MemoryPlan, arenaBase: number, layers:
       lastLayer.push(slot.last);
       mine.push(pieces.length - 1);
     }
-    tasks.push({ layer: lc.layer, tile: 0, tiles: 1, macs, lines: lc.lines, calls: lc.calls, pieces: mine, war: -1 });
+    tasks.push({ layer: lc.layer, tile: 0, tiles: 1, macs, instructions: instr, lines: lc.lines, calls: lc.calls, pieces: mine, war: -1 });
   }
   if (!tasks.length) bad(`${g.source}: --intermittent: the model has no layer with code to checkpoint`);
   // the last task at or before each reading layer
@@ -152,8 +207,54 @@ export function planTasks(g: Graph, plan: MemoryPlan, arenaBase: number, layers:
   const arenaEnd = arenaBase + plan.arenaBytes;
   const recordAddress = up16(arenaEnd);
   const recordBytes = 32 + 4 * pieces.length;
-  return { grain: opts.tasks, taskMacs: opts.taskMacs, tasks, pieces, nvBase: arenaBase, nvBytes: recordAddress + recordBytes - arenaBase, recordAddress, recordBytes };
+  return { grain: opts.tasks, taskInstructions: opts.taskInstructions, tasks, pieces, nvBase: arenaBase, nvBytes: recordAddress + recordBytes - arenaBase, recordAddress, recordBytes };
 }
+
+export interface TileGroup {
+  layer: number;
+  first: number;
+  /** The whole layer's call; `vary`: its arguments that differ between tiles ([index, is a pointer]). */
+  call: KernelCall;
+  vary: Array<[number, boolean]>;
+  /** Per tile: the varying arguments (pointer offsets from the whole call's, counts). */
+  rows: number[][];
+  /** Row length in i32, a power of two. */
+  stride: number;
+}
+
+/** The tiled layers and their argument tables (the tile calls' costs include reading a row: TILE_ARGS). */
+export function tileGroups(p: IntermittentPlan): TileGroup[] {
+  const out: TileGroup[] = [];
+  p.tasks.forEach((t, i) => {
+    if (!t.range) return;
+    let g = out[out.length - 1];
+    if (!g || g.layer !== t.layer) {
+      const vary = varying(t.whole!);
+      g = { layer: t.layer, first: i, call: t.whole!, vary, rows: [], stride: 2 ** Math.ceil(Math.log2(vary.length)) };
+      out.push(g);
+    }
+    const whole = g.call.args, tiled = t.calls[t.calls.length - 1].args;
+    g.rows.push(g.vary.map(([k, isPtr]) => isPtr ? offsetOf(String(tiled[k]), String(whole[k])) : Number(tiled[k])));
+  });
+  return out;
+}
+
+/** The arguments of a splittable call that differ between its tiles: [index, is a pointer]. */
+function varying(c: KernelCall): Array<[number, boolean]> {
+  const tile = c.tile!;
+  const ptrs = new Set([...tile.bumps, ...(tile.rows?.bumps ?? [])].filter(([k, per]) => per !== 0 && c.args[k] !== "0" && c.args[k] !== 0).map(([k]) => k));
+  return [...[...ptrs].sort((x, y) => x - y).map((k) => [k, true] as [number, boolean]), [tile.count[0], false], ...(tile.rows ? [[tile.rows.count, false] as [number, boolean]] : [])];
+}
+
+/** The byte offset of a tiled pointer argument ("base + n") from the whole call's ("base"). */
+function offsetOf(tiled: string, whole: string): number {
+  if (tiled === whole) return 0;
+  if (!tiled.startsWith(`${whole} + `)) throw new Error(`tile argument '${tiled}' is not '${whole}' plus an offset`);
+  return Number(tiled.slice(whole.length + 3));
+}
+
+/** Bytes a tile call reads from its argument table before the kernel runs (the cost model adds them). */
+export const TILE_ARGS = "ck_tile_args";
 
 /** The AssemblyScript that replaces run(): tables, the task switch, and the exports. */
 export function intermittentSource(p: IntermittentPlan, mark: string): string[] {
@@ -161,7 +262,22 @@ export function intermittentSource(p: IntermittentPlan, mark: string): string[] 
   const first = p.tasks.map((t) => t.pieces[0]);
   first.push(NP);
   const inputs = first[0];
-  const cases = p.tasks.flatMap((t, i) => [
+  // a tiled layer is one branch: each tile's arguments that differ (pointer offsets, counts)
+  // come from a table, rows padded to a power of two so that no multiply addresses them
+  const groups = tileGroups(p);
+  const tables = groups.map((g) => `const CK_TILES_${g.layer}: usize = memory.data<i32>([${g.rows.flatMap((r) => [...r, ...new Array(g.stride - r.length).fill(0)]).join(", ")}]);`);
+  const branches = groups.flatMap((g) => {
+    const args: string[] = g.call.args.map(String);
+    g.vary.forEach(([i, isPtr], k) => { args[i] = isPtr ? `${args[i]} + <usize>load<i32>(e, ${4 * k})` : `load<i32>(e, ${4 * k})`; });
+    return [
+      `    if (t >= ${g.first} && t < ${g.first + g.rows.length}) { // layer ${g.layer}: ${g.rows.length} tiles`,
+      `      ${mark}(${g.layer});`,
+      `      const e = CK_TILES_${g.layer} + (<usize>(t - ${g.first}) << ${Math.log2(4 * g.stride)});`,
+      `      ${g.call.kernel}(${args.join(", ")});`,
+      "    } else",
+    ];
+  });
+  const cases = p.tasks.flatMap((t, i) => t.range ? [] : [
     `    case ${i}: { // layer ${t.layer}${t.tiles > 1 ? `, tile ${t.tile + 1} of ${t.tiles}` : ""}`,
     `      ${mark}(${t.layer});`,
     ...t.lines.map((l) => `    ${l}`),
@@ -177,6 +293,7 @@ export function intermittentSource(p: IntermittentPlan, mark: string): string[] 
     `const CK_PIECES: usize = memory.data<i32>([${p.pieces.flatMap((q) => [q.address, q.bytes, q.task, q.last]).join(", ")}]);`,
     "// first piece of each task, then the piece count (pieces before the first task's are the inputs)",
     `const CK_FIRST: usize = memory.data<i32>([${first.join(", ")}]);`,
+    ...(tables.length ? ["// tiles of the layers that split: units u0 .. u1, rows r0 .. r1", ...tables] : []),
     "// per task: the latest earlier task that reads bytes it writes (-1: none)",
     `const CK_WAR: usize = memory.data<i32>([${p.tasks.map((t) => t.war).join(", ")}]);`,
     "// the ranges the host must persist after the last call, in order: address, bytes",
@@ -224,6 +341,7 @@ export function intermittentSource(p: IntermittentPlan, mark: string): string[] 
     "  // deferring the commit past a task that overwrites what a resume from ck_done reads",
     "  // would let a torn persist clobber it: commit before it",
     "  if (commit == 0 && load<i32>(CK_WAR + (<usize>t << 2)) >= ck_done) ck_commit_to(t);",
+    ...branches,
     "  switch (t) {",
     ...cases,
     "  }",

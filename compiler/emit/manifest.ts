@@ -94,14 +94,15 @@ export interface Manifest {
 }
 
 export interface IntermittentInfo {
-  /** Task grain: "layer", "tile" (about taskMacs MACs per task where a layer splits) or "unit" (every block of outputs). */
+  /** Task grain: "layer", "tile" (about taskInstructions wasm instructions per task where a layer splits) or "unit" (every block of outputs). */
   grain: string;
-  taskMacs: number;
+  taskInstructions: number;
   /** The region the host must keep across resets: [base, base + bytes), the arena then the record. */
   region: { base: number; bytes: number; recordAddress: number; recordBytes: number };
   /** What the host does: persist the dirty ranges after each call, write the region back after a reset, then resume(). */
   protocol: string;
-  tasks: Array<{ layer: number; tile: number; tiles: number; macs: number; pieces: number[]; war: number }>;
+  /** Per task: its layer and tile, MACs, estimated wasm instructions (the layer's measured count, shared), pieces written, and the latest earlier task reading what it overwrites. */
+  tasks: Array<{ layer: number; tile: number; tiles: number; macs: number; instructions: number; pieces: number[]; war: number }>;
   pieces: Array<{ tensor: string; address: number; bytes: number; task: number; last: number }>;
 }
 
@@ -182,10 +183,10 @@ export const INTERMITTENT_PROTOCOL = "after a reset: write the saved region back
 
 function intermittentInfo(p: IntermittentPlan): IntermittentInfo {
   return {
-    grain: p.grain, taskMacs: p.taskMacs,
+    grain: p.grain, taskInstructions: p.taskInstructions,
     region: { base: p.nvBase, bytes: p.nvBytes, recordAddress: p.recordAddress, recordBytes: p.recordBytes },
     protocol: INTERMITTENT_PROTOCOL,
-    tasks: p.tasks.map((t) => ({ layer: t.layer, tile: t.tile, tiles: t.tiles, macs: t.macs, pieces: t.pieces, war: t.war })),
+    tasks: p.tasks.map((t) => ({ layer: t.layer, tile: t.tile, tiles: t.tiles, macs: t.macs, instructions: t.instructions, pieces: t.pieces, war: t.war })),
     pieces: p.pieces.map((q) => ({ ...q })),
   };
 }

@@ -185,11 +185,17 @@ export const Conv: OpDef = {
       const geo = [N, C, H, W, M, KH, KW, OH, OW, sh, sw, dh, dw, pt, pl, mg, ohA, ohB, owA, owB,
         H * W, KH * KW, ...rowSteps, owA * sw - pl, (ohA * sh - pt) * W, ohA * OW, (ohB - ohA) * OW];
       const wa = e.addr(node.inputs[1]);
-      if (!q) e.call("conv-dw", "conv_dw_f32", [xa, wa, ba(), ya, ...tabs, ...geo, f32(min), f32(max)]);
+      // one image: channels split the call (--intermittent tiles); with one input channel each
+      // tile reads it, else a unit is the mg output channels of one input channel
+      const S = q ? 1 : 4, ub = C === 1 ? 1 : mg, o = q ? 1 : 0;
+      const tile = (rq: boolean): TileSpec | undefined => N === 1
+        ? { units: M / ub, bumps: [[0, C === 1 ? 0 : H * W * S], [1, ub * KH * KW * S], [2, 4 * ub], ...(rq ? [[3, 4 * ub]] as Array<[number, number]> : []), [3 + o, ub * OH * OW * S], ...(rq ? [[38, 4 * ub], [39, 4 * ub]] as Array<[number, number]> : [])], count: [10 + o, ub, M], outPerUnit: ub * OH * OW * S }
+        : undefined;
+      if (!q) e.call("conv-dw", "conv_dw_f32", [xa, wa, ba(), ya, ...tabs, ...geo, f32(min), f32(max)], tile(false));
       else {
         // positions with every tap inside use b - zx * (sum of the channel's weights)
         const bi = ohB > ohA && owB > owA ? e.data("bias_zx", "int32", foldZeroPoint(wd, bd!, q.zx, M, (m) => m)) : "0";
-        e.call("conv-dw", "conv_dw_s8", [xa, wa, ba(), bi, ya, ...tabs, ...geo, q.zx, ...out8(q.mult, q.shift)]);
+        e.call("conv-dw", "conv_dw_s8", [xa, wa, ba(), bi, ya, ...tabs, ...geo, q.zx, ...out8(q.mult, q.shift)], tile(true));
       }
       return;
     }
@@ -232,7 +238,15 @@ export const Conv: OpDef = {
     // one image, one group: blocks of four output channels split the call (--intermittent tiles)
     const S = q ? 1 : 4;
     const tile = (rq: boolean): TileSpec | undefined => N === 1 && G === 1
-      ? { units: nbg, bumps: [[1, KH * cg * KW * 4 * S], [2, 16], [3, 4 * OH * OW * S], ...(rq ? [[32, 16], [33, 16]] as Array<[number, number]> : [])], count: [10, 4, M], outPerUnit: 4 * OH * OW * S }
+      ? {
+        units: nbg, bumps: [[1, KH * cg * KW * 4 * S], [2, 16], [3, 4 * OH * OW * S], ...(rq ? [[32, 16], [33, 16]] as Array<[number, number]> : [])], count: [10, 4, M], outPerUnit: 4 * OH * OW * S,
+        // rows: the input from row r0 sh, the taps table from entry r0, the output from row r0 of
+        // each channel; a single row (1-D) splits by columns instead: the columns table holds
+        // absolute input columns, so only it and the output move
+        rows: OH > 1
+          ? { n: OH, bumps: [[0, sh * W * S], [4, 4], [3, OW * S]], count: 13, rowBytes: OW * S, channelBytes: OH * OW * S, channelsPerUnit: 4, channels: M, ...(q ? { starts: passStarts(rows) } : {}) }
+          : { n: OW, bumps: [[5, 4], [3, S]], count: 14, rowBytes: S, channelBytes: OW * S, channelsPerUnit: 4, channels: M, ...(q ? { starts: passStarts(cols) } : {}) },
+      }
       : undefined;
     if (!q) e.call("conv-blk", "conv_blk_f32", [xa, wsym, bias(), ya, ...tabs, ...geo, f32(min), f32(max)], tile(false));
     else e.call("conv-blk", "conv_blk_s8", [xa, wsym, bias(), ya, ...tabs, ...geo, q.zx, ...out8(pad(q.mult), pad(q.shift))], tile(true));
@@ -267,6 +281,20 @@ export function kernelKind(gm: ConvGeom, constant: boolean, int8: boolean): Kern
 
 /** Per output index of one axis, the range [lo, hi) of kernel taps inside the input (0, 0 if none). */
 export interface AxisTaps { lo: number[]; hi: number[] }
+
+/**
+ * Where the int8 block kernel starts a pass along an axis: it pairs an entry with the next
+ * when both have the same taps, greedily from 0 (kernels/conv-blk.ts). A tile that starts at
+ * one of these does exactly the whole call's passes.
+ */
+export function passStarts(t: AxisTaps): number[] {
+  const out: number[] = [];
+  for (let i = 0; i < t.lo.length;) {
+    out.push(i);
+    i += i + 1 < t.lo.length && t.lo[i] === t.lo[i + 1] && t.hi[i] === t.hi[i + 1] ? 2 : 1;
+  }
+  return out;
+}
 
 export function axisTaps(out: number, size: number, K: number, s: number, d: number, p: number): AxisTaps {
   const t: AxisTaps = { lo: [], hi: [] };

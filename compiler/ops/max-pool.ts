@@ -44,11 +44,12 @@ export const MaxPool: OpDef = {
   },
   emit(node, e) {
     const gm = poolGeom(node, inT(e.g, node, 0).shape);
+    const S = node.q ? 1 : 4;
     e.call("pool", node.q ? "maxpool_s8" : "maxpool_f32", [
       e.addr(node.inputs[0]), e.addr(node.outputs[0]),
       gm.NC, gm.H, gm.W, gm.KH, gm.KW, gm.OH, gm.OW, gm.sh, gm.sw, gm.dh, gm.dw, gm.pt, gm.pl,
       gm.H * gm.W, gm.sh * gm.W, gm.dh * gm.W, gm.pt * gm.W, // the kernel's address steps, precomputed
-    ]);
+    ], { units: gm.NC, bumps: [[0, gm.H * gm.W * S], [1, gm.OH * gm.OW * S]], count: [2, 1, gm.NC], outPerUnit: gm.OH * gm.OW * S }); // planes split the call (--intermittent tiles)
   },
   macs(node, g) {
     const ks = node.attrs.kernel_shape as number[];

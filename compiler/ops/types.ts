@@ -79,6 +79,17 @@ export interface TileSpec {
   bumps: Array<[arg: number, bytesPerUnit: number]>;
   count: [arg: number, perUnit: number, total: number];
   outPerUnit: number;
+  /**
+   * A second split, by output rows (a convolution's): the call for rows [r0, r1) advances
+   * `bumps` by r0 rows and passes r1 - r0 as the `count` argument; in the output, unit u's
+   * `channels` channels each hold `channelBytes` bytes, rows of `rowBytes` (so a tile of a
+   * row range writes one range per channel).
+   */
+  rows?: {
+    n: number; bumps: Array<[arg: number, bytesPerRow: number]>; count: number; rowBytes: number; channelBytes: number; channelsPerUnit: number; channels: number;
+    /** Rows a tile may start at (absent: any): where the whole call starts a pass, so that tiles do the same passes. */
+    starts?: number[];
+  };
 }
 
 export interface OpDef {

@@ -15,7 +15,9 @@
  * hand-written modules against counts worked out by hand.
  *
  * Calls to the marker import (pj.mark, present only in profiling builds) and their constant
- * operand are not counted, so a profiling build counts exactly what the shipped one does.
+ * operand are not counted, so a profiling build counts exactly what the shipped one does; a
+ * mark that is a statement of a block also ends the segment before it, so that the
+ * instructions after it (a tile's argument loads, say) count for the layer it announces.
  */
 import { internal } from "../../compiler/util/errors.js";
 
@@ -158,7 +160,13 @@ class Walker {
     return ctr === undefined ? e : this.mod.block(null, [ctr, e], b.auto);
   }
 
-  /** Splits a block's children into segments, each preceded by its counter. */
+  /** A call of the marker import (pj.mark) as a statement. */
+  private isMark(e: number): boolean {
+    if (this.b.getExpressionId(e) !== this.ids.CallId) return false;
+    return this.markFns.has(this.info(e).target as string);
+  }
+
+  /** Splits a block's children into segments, each preceded by its counter; a layer mark starts a new one. */
   private block(e: number, extraBranches = 0): void {
     const B = api(this.b).Block;
     const n = B.getNumChildren(e);
@@ -167,6 +175,13 @@ class Walker {
     let carry: Counts | undefined; // counts that run after the previous child, if its br_if was not taken
     for (let i = 0; i < n; i++) {
       const child = B.getChildAt(e, i);
+      // a layer mark ends the segment before it: what follows it counts for the new layer
+      if (this.isMark(child)) {
+        if (!cur && carry) cur = { at: i, c: carry };
+        carry = undefined;
+        if (cur) { segments.push(cur); cur = undefined; }
+        continue;
+      }
       if (!cur) cur = { at: i, c: carry ?? zeroCounts() };
       carry = undefined;
       const exits = this.exits(child);

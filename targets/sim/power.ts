@@ -1,0 +1,339 @@
+/**
+ * The power-failure simulator for --intermittent modules (compiler/emit/intermittent.ts): it
+ * plays the host of docs/intermittent.md on a device whose power fails, and checks that the
+ * inference still ends with the steady-power answer.
+ *
+ * The device. Linear memory is volatile: a power failure discards the instance (memory,
+ * globals, stack). The host keeps a non-volatile image of the module's region; it changes
+ * only when the host persists the ranges the module lists after each call (dirty_ptr /
+ * dirty_len), byte by byte, so a failure in the middle of a persist leaves a torn image, as
+ * on FRAM or flash. After a failure the host instantiates the module again, writes the image
+ * back, and calls resume(). The host's own protocol state (the id of the inference it asked
+ * for, and the input) lives in its own non-volatile memory: when the record does not hold
+ * that inference (a begin() whose persist was torn) or resume() reports the input lost, it
+ * writes the input again and calls begin().
+ *
+ * Cost. The module is instrumented with a fuel counter in device cycles (targets/sim/fuel.ts,
+ * the target's cycles per operation class times the runtime's factor, as targets/cost.ts
+ * estimates them), so power can fail at any instruction; persisting costs `nvCyclesPerByte`
+ * per byte. Energy is cycles x the target's energy per cycle (run current x supply; the
+ * static estimate's SRAM traffic term is left out). Time is cycles / clock while on, plus
+ * the harvester's recharge time while off.
+ *
+ * Power. "steady": never fails. "random": the cycles between failures are exponential with
+ * mean `meanCycles` (seeded), so a failure lands on a random instruction, weighted by its
+ * cycles. "harvest": a capacitor (targets/sim/harvest.ts) switched on at Von runs until it
+ * falls to Voff, the harvester adding its power meanwhile, then recharges while off.
+ *
+ * Policies: "every" commits after every task. "energy" (with a capacitor, HAWAII-like) reads
+ * the energy left: it commits only when that may not cover the next task and a commit after
+ * it, and when it does not cover the next task at all, it sleeps with memory kept until the
+ * harvester has refilled the capacitor (time passes, no work is lost); task costs come from
+ * a steady run first. The module itself commits early where deferring would be unsafe (its
+ * CK_WAR table).
+ */
+import { bad, internal } from "../../compiler/util/errors.js";
+import type { Manifest } from "../../compiler/emit/manifest.js";
+import type { Value } from "../../compiler/ir/graph.js";
+import { makeValue, numel } from "../../compiler/ir/graph.js";
+import { runtimeFactor, type Runtime, type Target } from "../cost.js";
+import { CLASSES } from "../profile/instrument.js";
+import { BUDGET_GLOBAL, FUEL_GLOBAL, instrumentFuel, type FuelWeights } from "./fuel.js";
+import type { Capacitor, Harvest } from "./harvest.js";
+
+export type Power =
+  | { kind: "steady" }
+  | { kind: "random"; meanCycles: number; seed: number }
+  | { kind: "harvest"; capacitor: Capacitor; harvest: Harvest };
+
+export type Policy = "every" | "energy";
+
+export interface SimOptions {
+  power: Power;
+  policy: Policy;
+  /** Device cycles the host spends per byte it persists (an SPI FRAM write, say). */
+  nvCyclesPerByte: number;
+  /** Gives up after this many power failures (a task that never fits is reported before). */
+  maxFailures?: number;
+}
+
+export interface SimResult {
+  outputs: Value[];
+  failures: number;
+  /** Failures that struck while the host was persisting (a torn image). */
+  tornPersists: number;
+  /** Device cycles: the module's, the host's persists, and both together. */
+  wasmCycles: number;
+  persistCycles: number;
+  cycles: number;
+  persistBytes: number;
+  /** Record commits persisted in full. */
+  commits: number;
+  /** resume() found a corrupted piece and restarted, or the host had to begin() again. */
+  restarts: number;
+  /** The energy policy's sleeps until the capacitor refilled (memory kept, no failure). */
+  sleeps: number;
+  rebegins: number;
+  joules: number;
+  /** Seconds from the first power-on to the outputs: on time plus recharge time. */
+  seconds: number;
+  offSeconds: number;
+}
+
+/** Fuel weights in device cycles for a target and runtime (targets/cost.ts's model). */
+export function cycleWeights(target: Target, runtime: Runtime): FuelWeights {
+  const f = runtimeFactor(runtime);
+  const w: FuelWeights = {};
+  for (const c of CLASSES) {
+    const per = target.cycles[c]?.value;
+    if (per !== undefined) w[c] = per * f;
+  }
+  w.copyBytes = target.bulkCyclesPerByte.copy.value * f;
+  w.fillBytes = target.bulkCyclesPerByte.fill.value * f;
+  return w;
+}
+
+class PowerFail extends Error {}
+
+/** A seeded uniform generator in (0, 1) (mulberry32 after a splitmix step, so small seeds spread). */
+function rng(seed: number): () => number {
+  let s = Math.imul((seed >>> 0) ^ 0x9e3779b9, 0x85ebca6b) >>> 0;
+  return () => {
+    s = (s + 0x6d2b79f5) >>> 0;
+    let x = Math.imul(s ^ (s >>> 15), 1 | s);
+    x = (x + Math.imul(x ^ (x >>> 7), 61 | x)) ^ x;
+    return (((x ^ (x >>> 14)) >>> 0) + 0.5) / 2 ** 32;
+  };
+}
+
+interface Exports {
+  memory: WebAssembly.Memory;
+  begin(id: number): void; resume(): number; step(commit: number): number; commit(): void;
+  dirty_count(): number; dirty_ptr(i: number): number; dirty_len(i: number): number;
+  inference_id(): number; next_task(): number; task_count(): number; restarts(): number;
+  [k: string]: unknown;
+}
+
+export interface Simulator {
+  /** One inference of `inputs` (raw: int8/int16/float as the module takes them). */
+  run(inputs: Value[], opts: SimOptions): SimResult;
+  /** Device cycles of each task on steady power, its commit included (measured on `inputs`). */
+  taskCycles(inputs: Value[], nvCyclesPerByte: number): number[];
+  /** Wasm instructions of one run() on `inputs` (begin, every task with a commit; no persist). */
+  instructions(inputs: Value[]): Promise<number>;
+  /** Joules per device cycle (run current x supply) and the clock. */
+  joulesPerCycle: number;
+  clockHz: number;
+}
+
+/** Prepares a compiled --intermittent module for simulation on a target. */
+export async function simulator(wasm: Uint8Array, manifest: Manifest, target: Target, runtime: Runtime): Promise<Simulator> {
+  const ck = manifest.intermittent;
+  if (!ck) bad(`${manifest.source}: the module was not compiled with --intermittent; there is nothing to resume after a power failure`);
+  const weights = cycleWeights(target, runtime);
+  let mod: WebAssembly.Module;
+  try {
+    mod = new WebAssembly.Module((await instrumentFuel(wasm, weights)) as Uint8Array<ArrayBuffer>);
+  } catch (e) {
+    bad(`${manifest.source}: model.wasm could not be instrumented (${(e as Error).message})`);
+  }
+  const eCycle = target.activeAmpsPerMHz.value * target.voltage.value * 1e-6;
+  const clock = target.clockHz.value;
+  const base = ck!.region.base, bytes = ck!.region.bytes;
+  const T = ck!.tasks.length;
+
+  /** Per-task cycles of a steady run with a commit after every task: the module's, and the host's persist (the energy policy's estimates). */
+  let taskCycles: number[] | undefined, taskPersist: number[] | undefined;
+
+  function simulate(inputs: Value[], opts: SimOptions, measure = false): SimResult {
+    if (!(opts.nvCyclesPerByte >= 0) || !Number.isFinite(opts.nvCyclesPerByte)) bad(`--nv-cycles-per-byte ${opts.nvCyclesPerByte}: expected a number >= 0`);
+    const power = opts.power;
+    const draw = power.kind === "random" ? rng(power.seed) : () => 0.5;
+    const maxFailures = opts.maxFailures ?? 100_000;
+    const activeWatts = eCycle * clock;
+    const nv = new Uint8Array(bytes); // the host's image: zeros until the first persist
+    let persisted = false;
+    const r: SimResult = { outputs: [], failures: 0, tornPersists: 0, wasmCycles: 0, persistCycles: 0, cycles: 0, persistBytes: 0, commits: 0, restarts: 0, rebegins: 0, sleeps: 0, joules: 0, seconds: 0, offSeconds: 0 };
+    const id = 1;
+    let t = 0; // seconds since the first power-on
+    let progress = 0, progressAt = -1, stuck = 0;
+    const costs: number[] = measure ? new Array(T).fill(0) : [], pcosts: number[] = measure ? new Array(T).fill(0) : [];
+    if (opts.policy === "energy" && power.kind === "random") bad("--policy energy reads the energy left in a capacitor; random failures give it nothing to read: use --capacitor, or --policy every");
+    let pending = 0; // the energy policy's estimate of the persist a deferred commit owes
+    for (;;) {
+      // one power-on: the cycles available until the next failure
+      let left = Infinity;
+      if (power.kind === "random") left = -Math.log(draw()) * power.meanCycles;
+      else if (power.kind === "harvest") {
+        const on = power.capacitor.timeOn(power.harvest, t, activeWatts);
+        left = on * clock;
+      }
+      const inst = new WebAssembly.Instance(mod!, {});
+      const ex = inst.exports as unknown as Exports;
+      const fuel = ex[FUEL_GLOBAL] as WebAssembly.Global, budget = ex[BUDGET_GLOBAL] as WebAssembly.Global;
+      fuel.value = 0;
+      let host = 0; // cycles the host spent persisting during this power-on
+      const mem = new Uint8Array(ex.memory.buffer);
+      const spent = () => (fuel.value as number) + host;
+      const arm = () => { budget.value = left - host; };
+      const persist = () => {
+        const n = ex.dirty_count();
+        for (let i = 0; i < n; i++) {
+          const p = ex.dirty_ptr(i), len = ex.dirty_len(i);
+          if (p < base || p + len > base + bytes) internal(`simulate: dirty range [${p}, ${p + len}) outside the region [${base}, ${base + bytes})`);
+          const fit = opts.nvCyclesPerByte > 0 ? Math.floor((left - spent()) / opts.nvCyclesPerByte) : len;
+          const k = Math.max(0, Math.min(len, fit));
+          nv.set(mem.subarray(p, p + k), p - base);
+          host += k * opts.nvCyclesPerByte;
+          r.persistBytes += k;
+          persisted = true;
+          if (k < len) { r.tornPersists++; throw new PowerFail(); }
+          if (len === 16 && p >= ck!.region.recordAddress && p < ck!.region.recordAddress + 32) r.commits++;
+        }
+      };
+      try {
+        if (persisted) mem.set(nv, base);
+        arm();
+        let next = persisted ? ex.resume() : -1;
+        if (next >= 0 && ex.inference_id() !== id) next = -1;
+        if (next === -2 || next === -1) {
+          if (persisted) r.rebegins++;
+          manifestInputs(manifest, mem, inputs);
+          arm(); ex.begin(id); persist();
+          next = 0;
+        } else persist(); // a restart's commit
+        r.restarts += ex.restarts();
+        for (;;) {
+          const task = ex.next_task();
+          let commit = 1;
+          if (opts.policy === "energy" && task < T && power.kind === "harvest") {
+            // not enough left for this task and its commit: sleep (memory kept) until the
+            // capacitor is full again, rather than start what would be lost
+            const c = taskCycles!, p = taskPersist!;
+            const need = (c[task] + pending + p[task]) * 1.1;
+            if (left - spent() < need) {
+              const now = t + spent() / clock;
+              const stored = (left - spent()) * eCycle;
+              let wake = Infinity;
+              try { wake = now + power.capacitor.timeOff(power.harvest, now, Math.max(0, stored)); } catch { /* the harvester never refills it: run on and fail */ }
+              if (Number.isFinite(wake)) {
+                r.offSeconds += wake - now;
+                r.sleeps++;
+                // the on-time restarts at wake with a full capacitor; cycles so far stay counted
+                const on = power.capacitor.timeOn(power.harvest, wake, activeWatts);
+                t = wake - spent() / clock;
+                left = spent() + on * clock;
+              }
+            }
+          }
+          if (opts.policy === "energy" && task < T && power.kind === "harvest") {
+            // commit after this task unless the energy left also covers the next one and a
+            // commit after it (with 10% to spare): HAWAII-like, from the steady run's costs
+            const c = taskCycles!, p = taskPersist!;
+            const next = task + 1 < T ? c[task + 1] + p[task + 1] : 0;
+            const need = c[task] + pending + p[task] + next;
+            commit = left - spent() - need - 0.1 * (c[task] + next) < 0 ? 1 : 0;
+          } else if (opts.policy === "energy") commit = 0;
+          const before = fuel.value as number, hostBefore = host;
+          arm();
+          const leftTasks = ex.step(commit);
+          persist();
+          if (measure && task < T) { costs[task] += (fuel.value as number) - before; pcosts[task] += host - hostBefore; }
+          // what a deferred commit will persist (an over-estimate when the module committed by itself)
+          pending = commit ? 0 : pending + (taskPersist?.[task] ?? 0);
+          if (leftTasks < 0) internal("simulate: step() refused to run before resume()");
+          if (commit) progress = Math.max(progress, ex.next_task());
+          if (leftTasks === 0) {
+            arm(); ex.commit(); persist();
+            break;
+          }
+        }
+        // done: the outputs, read from the module's memory
+        r.outputs = readOutputs(manifest, mem);
+        r.wasmCycles += fuel.value as number;
+        r.persistCycles += host;
+        t += spent() / clock;
+        break;
+      } catch (e) {
+        const failed = e instanceof PowerFail || (spent() > left && e instanceof WebAssembly.RuntimeError);
+        if (!failed) throw e;
+        r.failures++;
+        const used = Math.min(left, spent());
+        r.wasmCycles += Math.min(fuel.value as number, left - host);
+        r.persistCycles += host;
+        t += used / clock;
+        // recharge
+        if (power.kind === "harvest") {
+          const off = power.capacitor.timeOff(power.harvest, t);
+          r.offSeconds += off;
+          t += off;
+        }
+        if (progress > progressAt) { progressAt = progress; stuck = 0; } else if (++stuck > 200) {
+          bad(`simulate: ${stuck} power-ons in a row without committing past task ${progress} (layer ${ck!.tasks[Math.min(progress, T - 1)].layer}); the power between failures (${Math.round(left)} cycles this time) does not cover it: compile with a finer --intermittent grain or a smaller --task-macs, or use a larger capacitor`);
+        }
+        if (r.failures > maxFailures) bad(`simulate: more than ${maxFailures} power failures before the inference completed`);
+      }
+    }
+    r.cycles = r.wasmCycles + r.persistCycles;
+    r.joules = r.cycles * eCycle;
+    r.seconds = t;
+    if (measure) { taskCycles = costs; taskPersist = pcosts; }
+    return r;
+  }
+
+  const measure = (inputs: Value[], nvCyclesPerByte: number) => {
+    simulate(inputs, { power: { kind: "steady" }, policy: "every", nvCyclesPerByte }, true);
+    return taskCycles!.map((c, i) => c + taskPersist![i]);
+  };
+  return {
+    async instructions(inputs) {
+      const unit: FuelWeights = {};
+      for (const c of CLASSES) if (!c.endsWith("Bytes")) unit[c] = 1;
+      const inst = new WebAssembly.Instance(new WebAssembly.Module((await instrumentFuel(wasm, unit)) as Uint8Array<ArrayBuffer>), {});
+      const ex = inst.exports as unknown as Exports & { run(): void };
+      manifestInputs(manifest, new Uint8Array(ex.memory.buffer), inputs);
+      (ex[FUEL_GLOBAL] as WebAssembly.Global).value = 0;
+      ex.run();
+      return (ex[FUEL_GLOBAL] as WebAssembly.Global).value as number;
+    },
+    joulesPerCycle: eCycle,
+    clockHz: clock,
+    taskCycles: measure,
+    run(inputs, opts) {
+      if (opts.policy === "energy" || opts.power.kind === "harvest") measure(inputs, opts.nvCyclesPerByte);
+      if (opts.power.kind === "harvest") {
+        // the capacitor must hold the largest task and its commit, from a full charge, without harvest
+        const cap = opts.power.capacitor;
+        const holds = cap.usableJoules / eCycle;
+        const total = taskCycles!.map((c, i) => c + taskPersist![i]);
+        const worst = total.reduce((w, c, i) => (c > total[w] ? i : w), 0);
+        if (total[worst] > holds) {
+          const t = ck!.tasks[worst], l = manifest.layers[t.layer];
+          const uj = (x: number) => `${(x * 1e6).toPrecision(3)} uJ`;
+          bad(`--capacitor ${cap.text}: task ${worst} (layer ${t.layer} ${l.op} '${l.name}'${t.tiles > 1 ? `, tile ${t.tile + 1} of ${t.tiles}` : ""}) needs ${uj(total[worst] * eCycle)} (${Math.round(total[worst])} cycles with its commit) but the capacitor holds ${uj(cap.usableJoules)} between ${cap.von} V and ${cap.voff} V: use a larger capacitor, or compile with --intermittent unit or a smaller --task-instructions`);
+        }
+      }
+      return simulate(inputs, opts);
+    },
+  };
+}
+
+function manifestInputs(m: Manifest, mem: Uint8Array, inputs: Value[]): void {
+  if (inputs.length !== m.inputs.length) bad(`simulate: ${m.source} takes ${m.inputs.length} inputs, got ${inputs.length}`);
+  m.inputs.forEach((io, i) => {
+    const v = inputs[i];
+    const b = new Uint8Array(v.data.buffer, v.data.byteOffset, v.data.byteLength);
+    if (b.length !== io.bytes) bad(`simulate: input '${io.name}' needs ${io.bytes} bytes, got ${b.length}`);
+    mem.set(b, io.address);
+  });
+}
+
+function readOutputs(m: Manifest, mem: Uint8Array): Value[] {
+  return m.outputs.map((io) => {
+    const n = numel(io.shape);
+    const copy = mem.slice(io.address, io.address + io.bytes);
+    if (io.dtype === "int8") return makeValue("int8", io.shape, new Int8Array(copy.buffer, 0, n));
+    if (io.dtype === "int16") return makeValue("int16", io.shape, new Int16Array(copy.buffer, 0, n));
+    return makeValue("float32", io.shape, new Float32Array(copy.buffer, 0, n));
+  });
+}

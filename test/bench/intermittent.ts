@@ -1,0 +1,126 @@
+/**
+ * Checkpointed inference under power failures, for docs/intermittent.md: for each int8
+ * example and task grain, the cycles on steady power against the plain module (compiled
+ * without --intermittent), then the cycles with random failures (exponential gaps of 100,000
+ * wasm instructions on average, five seeds) and from a capacitor that holds about 100,000
+ * instructions' worth of energy, under each commit policy; all on one target in this run.
+ * Then the failure campaign: random failures on every example until at least --failures
+ * (10,000) have struck, each inference checked bit for bit against steady power.
+ *   npm run build && node dist/test/bench/intermittent.js [--failures 10000] [--target cortex-m4f]
+ */
+import { compileModel, quantizeInput, type CompileOptions } from "../../compiler/pipeline.js";
+import { readNpy } from "../../compiler/util/npy.js";
+import { makeValue, type Value } from "../../compiler/ir/graph.js";
+import type { Manifest } from "../../compiler/emit/manifest.js";
+import { instantiate, runRaw } from "../../compiler/runner.js";
+import { loadRuntime, loadTarget } from "../../targets/cost.js";
+import { cycleWeights, simulator, type SimOptions } from "../../targets/sim/power.js";
+import { FUEL_GLOBAL, instrumentFuel } from "../../targets/sim/fuel.js";
+import { Capacitor, parseHarvest } from "../../targets/sim/harvest.js";
+
+const args = process.argv.slice(2);
+const opt = (k: string, d: string) => { const i = args.indexOf(`--${k}`); return i >= 0 ? args[i + 1] : d; };
+const FAILURES = Number(opt("failures", "10000"));
+const TARGET = opt("target", "cortex-m4f");
+const EXAMPLES = ["cancer-mlp", "digits-cnn", "ecg-tcn", "sunspots-lstm"];
+const GRAINS = ["layer", "tile", "unit"] as const;
+const NV = 16;
+const SEEDS = 5;
+
+const target = loadTarget(TARGET), runtime = loadRuntime("wamr-aot", target);
+const int8 = (ex: string): CompileOptions => ({ quantize: "int8", calibrate: `examples/${ex}/calib.npy` });
+
+function sample(m: Manifest, ex: string, i: number): Value[] {
+  const x = readNpy(`examples/${ex}/x_test.npy`);
+  const io = m.inputs[0], n = io.shape.reduce((a, b) => a * b, 1);
+  const count = Math.floor(x.data.length / n);
+  const v = makeValue("float32", io.shape, Array.from(x.data as Float32Array).slice((i % count) * n, (i % count + 1) * n));
+  return [io.dtype === "int8" ? quantizeInput(v, io.scale!, io.zeroPoint!) : v];
+}
+
+const same = (a: Value, b: Value) => Buffer.compare(Buffer.from(a.data.buffer, a.data.byteOffset, a.data.byteLength), Buffer.from(b.data.buffer, b.data.byteOffset, b.data.byteLength)) === 0;
+
+/** Device cycles of the plain module's run() on these inputs. */
+async function plainCycles(wasm: Uint8Array, m: Manifest, x: Value[]): Promise<number> {
+  const inst = new WebAssembly.Instance(new WebAssembly.Module((await instrumentFuel(wasm, cycleWeights(target, runtime))) as Uint8Array<ArrayBuffer>), {});
+  const mem = new Uint8Array((inst.exports.memory as WebAssembly.Memory).buffer);
+  m.inputs.forEach((io, i) => mem.set(new Uint8Array(x[i].data.buffer, x[i].data.byteOffset, io.bytes), io.address));
+  (inst.exports.run as () => void)();
+  return (inst.exports[FUEL_GLOBAL] as WebAssembly.Global).value as number;
+}
+
+const fmt = (x: number, d = 2) => x.toFixed(d);
+const rows: string[][] = [["example", "grain", "tasks", "steady: every", "steady: energy", "random 100k: failures", "random 100k: cycles", "capacitor: failures (every)", "capacitor: every", "capacitor: energy", "persisted B (every)"]];
+let campaignFailures = 0, campaignTorn = 0, campaignRuns = 0;
+
+for (const ex of EXAMPLES) {
+  const plain = await compileModel(`examples/${ex}/model.onnx`, int8(ex));
+  const x = sample(plain.manifest, ex, 0);
+  const want = runRaw(await instantiate(plain.wasm, plain.manifest), x)[0];
+  const base = await plainCycles(plain.wasm, plain.manifest, x);
+  for (const grain of GRAINS) {
+    const c = await compileModel(`examples/${ex}/model.onnx`, { ...int8(ex), intermittent: { tasks: grain } });
+    const sim = await simulator(c.wasm, c.manifest, target, runtime);
+    const cpi = sim.run(x, { power: { kind: "steady" }, policy: "every", nvCyclesPerByte: NV }).wasmCycles / (await sim.instructions(x));
+    const run = (o: SimOptions) => {
+      const r = sim.run(x, o);
+      if (!same(r.outputs[0], want)) throw new Error(`${ex} ${grain} ${JSON.stringify(o.power.kind)} ${o.policy}: the answer differs from steady power`);
+      return r;
+    };
+    const se = run({ power: { kind: "steady" }, policy: "every", nvCyclesPerByte: NV });
+    const sn = run({ power: { kind: "steady" }, policy: "energy", nvCyclesPerByte: NV });
+    let rf = 0, rc = 0, random = "";
+    try {
+      for (let s = 1; s <= SEEDS; s++) {
+        const r = run({ power: { kind: "random", meanCycles: 100_000 * cpi, seed: s }, policy: "every", nvCyclesPerByte: NV });
+        rf += r.failures; rc += r.cycles;
+      }
+      random = `${fmt(rc / SEEDS / base)}x`;
+    } catch (e) {
+      random = `does not finish (${(e as Error).message.match(/task \d+ \(layer \d+\)/)?.[0] ?? (e as Error).message.slice(0, 60)} needs more than the gap)`;
+      rf = NaN;
+    }
+    // a capacitor that holds 100,000 instructions' worth of energy between 3.0 and 1.8 V, a 1 mW harvester
+    const joules = 100_000 * cpi * sim.joulesPerCycle;
+    const cap = new Capacitor((2 * joules) / (3.0 ** 2 - 1.8 ** 2), 3.0, 1.8, 0, Infinity, `${((2 * joules) / (3.0 ** 2 - 1.8 ** 2) * 1e6).toFixed(2)}uF`);
+    const harvest = parseHarvest("constant:1mW");
+    let ce = "", cn = "", cf = "";
+    try {
+      const a = run({ power: { kind: "harvest", capacitor: cap, harvest }, policy: "every", nvCyclesPerByte: NV });
+      const b = run({ power: { kind: "harvest", capacitor: cap, harvest }, policy: "energy", nvCyclesPerByte: NV });
+      cf = String(a.failures); ce = `${fmt(a.cycles / base)}x`; cn = `${fmt(b.cycles / base)}x (${b.sleeps} sleeps)`;
+    } catch (e) {
+      cf = "-"; ce = cn = `refused: ${(e as Error).message.replace(/^.*?: task/, "task").slice(0, 70)}`;
+    }
+    rows.push([ex, grain, String(c.manifest.intermittent!.tasks.length), `${fmt(se.cycles / base, 3)}x`, `${fmt(sn.cycles / base, 3)}x`, Number.isNaN(rf) ? "-" : fmt(rf / SEEDS, 1), random, cf, ce, cn, String(se.persistBytes)]);
+    console.error(`${ex} ${grain} done`);
+  }
+}
+
+console.log(`\nCycles against the plain module (int8, ${target.name} / ${runtime.name}, persisting ${NV} cycles per byte); random: mean of ${SEEDS} seeds.\n`);
+console.log(`| ${rows[0].join(" | ")} |`);
+console.log(`|${rows[0].map(() => "---").join("|")}|`);
+for (const r of rows.slice(1)) console.log(`| ${r.join(" | ")} |`);
+
+// the failure campaign: tile grain, gaps of 30,000 instructions on average, many inputs
+console.error("failure campaign");
+const perExample = Math.ceil(FAILURES / EXAMPLES.length);
+for (const ex of EXAMPLES) {
+  const c = await compileModel(`examples/${ex}/model.onnx`, { ...int8(ex), intermittent: { tasks: "unit" } });
+  const m = await instantiate(c.wasm, c.manifest);
+  const sim = await simulator(c.wasm, c.manifest, target, runtime);
+  let failures = 0;
+  for (let k = 0; failures < perExample; k++) {
+    const x = sample(c.manifest, ex, k);
+    const want = runRaw(m, x)[0];
+    const cpi = sim.run(x, { power: { kind: "steady" }, policy: "every", nvCyclesPerByte: NV }).wasmCycles / (await sim.instructions(x));
+    // gaps short enough for many failures per inference, long enough for the largest task
+    const mean = ex === "sunspots-lstm" ? 2_000_000 : 30_000;
+    const r = sim.run(x, { power: { kind: "random", meanCycles: mean * cpi, seed: 1000 + k }, policy: "every", nvCyclesPerByte: NV });
+    if (!same(r.outputs[0], want)) throw new Error(`${ex} input ${k}: the answer after ${r.failures} failures differs from steady power`);
+    failures += r.failures; campaignTorn += r.tornPersists; campaignRuns++;
+  }
+  campaignFailures += failures;
+  console.error(`${ex}: ${failures} failures`);
+}
+console.log(`\nFailure campaign: ${campaignFailures} power failures at random instructions over ${campaignRuns} inferences of the four examples (--intermittent unit), ${campaignTorn} of them while the host was persisting (a torn image); every inference bit-identical to steady power.`);
