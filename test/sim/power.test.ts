@@ -1,0 +1,81 @@
+// The power-failure simulator (targets/sim/power.ts) on real --intermittent modules: on
+// steady power it returns run()'s answer with no failure; under random failures (a few
+// hundred, at random instructions, some while persisting) and from a small capacitor the
+// answer stays bit-identical to steady power; failures cost re-executed cycles, which grow
+// as the gaps shrink; the energy policy sleeps instead of failing when a harvester refills
+// the capacitor; and the refusals: a capacitor smaller than the largest task (naming it),
+// the energy policy without a capacitor, a task that never fits between failures.
+import { describe, expect, it } from "vitest";
+import { compileModel, quantizeInput } from "../../compiler/pipeline.js";
+import { instantiate, runRaw } from "../../compiler/runner.js";
+import { readNpy } from "../../compiler/util/npy.js";
+import { makeValue, type Value } from "../../compiler/ir/graph.js";
+import type { Manifest } from "../../compiler/emit/manifest.js";
+import { loadRuntime, loadTarget } from "../../targets/cost.js";
+import { simulator } from "../../targets/sim/power.js";
+import { Capacitor, parseHarvest } from "../../targets/sim/harvest.js";
+
+function sample(m: Manifest, ex: string, i: number): Value[] {
+  const x = readNpy(`examples/${ex}/x_test.npy`);
+  const io = m.inputs[0], n = io.shape.reduce((a, b) => a * b, 1);
+  const v = makeValue("float32", io.shape, Array.from(x.data as Float32Array).slice(i * n, (i + 1) * n));
+  return [quantizeInput(v, io.scale!, io.zeroPoint!)];
+}
+const bytes = (v: Value) => Array.from(new Uint8Array(v.data.buffer, v.data.byteOffset, v.data.byteLength));
+
+describe("power-failure simulator", () => {
+  const target = loadTarget("cortex-m4f"), runtime = loadRuntime("wamr-aot", target);
+  const opts = { quantize: "int8" as const, calibrate: "examples/digits-cnn/calib.npy" };
+
+  it("steady, random failures and a capacitor: always the steady-power answer", async () => {
+    const c = await compileModel("examples/digits-cnn/model.onnx", { ...opts, intermittent: { tasks: "tile" } });
+    const m = await instantiate(c.wasm, c.manifest);
+    const sim = await simulator(c.wasm, c.manifest, target, runtime);
+    let failures = 0, torn = 0;
+    for (const i of [0, 1, 2]) {
+      const x = sample(c.manifest, "digits-cnn", i);
+      const want = bytes(runRaw(m, x)[0]);
+      const steady = sim.run(x, { power: { kind: "steady" }, policy: "every", nvCyclesPerByte: 16 });
+      expect(bytes(steady.outputs[0])).toEqual(want);
+      expect(steady.failures).toBe(0);
+      expect(steady.commits).toBe(c.manifest.intermittent!.tasks.length + 1); // begin, then every task
+      const cpi = steady.wasmCycles / (await sim.instructions(x));
+      let prev = steady.cycles;
+      for (const gap of [200_000, 50_000]) {
+        const r = sim.run(x, { power: { kind: "random", meanCycles: gap * cpi, seed: 7 + i }, policy: "every", nvCyclesPerByte: 16 });
+        expect(bytes(r.outputs[0]), `input ${i}, gaps of ${gap}`).toEqual(want);
+        expect(r.failures).toBeGreaterThan(0);
+        expect(r.cycles).toBeGreaterThan(prev * 0.99); // shorter gaps: more work done again
+        prev = r.cycles;
+        failures += r.failures; torn += r.tornPersists;
+      }
+    }
+    expect(failures).toBeGreaterThan(80);
+    expect(torn).toBeGreaterThan(0);
+    // a capacitor holding about 60,000 cycles of energy, a 1 mW harvester
+    const x = sample(c.manifest, "digits-cnn", 4), want = bytes(runRaw(m, x)[0]);
+    const j = 60_000 * sim.joulesPerCycle, F = (2 * j) / (3 ** 2 - 1.8 ** 2);
+    const power = { kind: "harvest" as const, capacitor: new Capacitor(F, 3, 1.8), harvest: parseHarvest("constant:1mW") };
+    const every = sim.run(x, { power, policy: "every", nvCyclesPerByte: 16 });
+    expect(bytes(every.outputs[0])).toEqual(want);
+    expect(every.failures).toBeGreaterThan(5);
+    expect(every.offSeconds).toBeGreaterThan(0);
+    const energy = sim.run(x, { power, policy: "energy", nvCyclesPerByte: 16 });
+    expect(bytes(energy.outputs[0])).toEqual(want);
+    expect(energy.failures).toBe(0); // it sleeps until the harvester refills the capacitor
+    expect(energy.sleeps).toBeGreaterThan(5);
+    expect(energy.cycles).toBeLessThan(every.cycles);
+  });
+
+  it("refusals: a capacitor too small for a task, the energy policy without one, a task that never fits", async () => {
+    const c = await compileModel("examples/digits-cnn/model.onnx", { ...opts, intermittent: { tasks: "layer" } });
+    const sim = await simulator(c.wasm, c.manifest, target, runtime);
+    const x = sample(c.manifest, "digits-cnn", 0);
+    const tiny = { kind: "harvest" as const, capacitor: new Capacitor(1e-6, 3, 1.8, 0, Infinity, "1uF"), harvest: parseHarvest("constant:1mW") };
+    expect(() => sim.run(x, { power: tiny, policy: "every", nvCyclesPerByte: 16 })).toThrow(/--capacitor 1uF: task \d+ \(layer \d+ Conv '.*'\) needs [\d.]+ uJ \(\d+ cycles with its commit\) but the capacitor holds 2.88 uJ between 3 V and 1.8 V/);
+    expect(() => sim.run(x, { power: { kind: "random", meanCycles: 1e5, seed: 1 }, policy: "energy", nvCyclesPerByte: 16 })).toThrow(/--policy energy reads the energy left in a capacitor/);
+    expect(() => sim.run(x, { power: { kind: "random", meanCycles: 20_000, seed: 1 }, policy: "every", nvCyclesPerByte: 16 })).toThrow(/power-ons in a row without committing past task \d+ .*finer --intermittent grain/);
+    const plain = await compileModel("examples/cancer-mlp/model.onnx", { quantize: "int8", calibrate: "examples/cancer-mlp/calib.npy" });
+    await expect(simulator(plain.wasm, plain.manifest, target, runtime)).rejects.toThrow(/not compiled with --intermittent/);
+  });
+});
