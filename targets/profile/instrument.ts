@@ -92,6 +92,18 @@ export async function instrument(wasm: Uint8Array): Promise<Instrumented> {
   }
 }
 
+/** The module's functions, imports included, in index order. */
+export function functionsOf(mod: Mod): number[] {
+  const fns: number[] = [];
+  for (let i = 0; i < mod.getNumFunctions(); i++) fns.push(mod.getFunctionByIndex(i));
+  return fns;
+}
+
+/** Internal names of the marker import (pj.mark) among `fns`. */
+export function markFunctions(b: B, fns: number[]): string[] {
+  return fns.map((f) => b.getFunctionInfo(f)).filter((i) => i.module === MARK_MODULE && i.base === MARK_FIELD).map((i) => i.name);
+}
+
 class Walker {
   private readonly ids: Record<string, number>;
   private markFns = new Set<string>();
@@ -105,12 +117,8 @@ class Walker {
 
   run(): void {
     const { b, mod } = this;
-    const fns: number[] = [];
-    for (let i = 0; i < mod.getNumFunctions(); i++) fns.push(mod.getFunctionByIndex(i));
-    for (const f of fns) {
-      const info = b.getFunctionInfo(f);
-      if (info.module === MARK_MODULE && info.base === MARK_FIELD) this.markFns.add(info.name);
-    }
+    const fns = functionsOf(mod);
+    for (const name of markFunctions(b, fns)) this.markFns.add(name);
     for (const c of CLASSES) {
       mod.addGlobal(counterName(c), b.f64, true, mod.f64.const(0));
       mod.addGlobalExport(counterName(c), counterName(c));

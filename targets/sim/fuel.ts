@@ -41,7 +41,7 @@
  * digits-cnn's run() takes about 1.5-1.9x its uninstrumented time (the profiler's build: 6x).
  */
 import { bad, internal } from "../../compiler/util/errors.js";
-import { binaryClass, CLASSES, exprInfo, MARK_FIELD, MARK_MODULE, unaryClass, type OpClass } from "../profile/instrument.js";
+import { binaryClass, CLASSES, exprInfo, functionsOf, markFunctions, unaryClass, type OpClass } from "../profile/instrument.js";
 
 export const FUEL_GLOBAL = "__pj_fuel";
 export const BUDGET_GLOBAL = "__pj_budget";
@@ -120,12 +120,8 @@ class FuelWalker {
 
   run(): void {
     const { b, mod } = this;
-    const fns: number[] = [];
-    for (let i = 0; i < mod.getNumFunctions(); i++) fns.push(mod.getFunctionByIndex(i));
-    for (const f of fns) {
-      const info = b.getFunctionInfo(f);
-      if (info.module === MARK_MODULE && info.base === MARK_FIELD) this.markFns.add(info.name);
-    }
+    const fns = functionsOf(mod);
+    for (const name of markFunctions(b, fns)) this.markFns.add(name);
     mod.addGlobal(FUEL_GLOBAL, b.f64, true, mod.f64.const(0));
     mod.addGlobal(BUDGET_GLOBAL, b.f64, true, mod.f64.const(Infinity));
     mod.addGlobalExport(FUEL_GLOBAL, FUEL_GLOBAL);

@@ -14,6 +14,7 @@ import { join } from "node:path";
 import { CLASSES, counterName, instrument, zeroCounts, type Counts } from "../../targets/profile/instrument.js";
 import { compileModel } from "../../compiler/pipeline.js";
 import { tmpDir } from "../helpers/build-onnx.js";
+import { wabtOpClass } from "../helpers/wabt.js";
 
 async function counts(wat: string, entry: string, ...args: number[]): Promise<{ c: Counts; result: unknown }> {
   const binaryen = (await import("binaryen")).default;
@@ -108,30 +109,7 @@ describe("instrumented counts on hand-written modules", () => {
 });
 
 /** wasm-interp opcode names to our classes; structural bookkeeping of wabt's own is left out. */
-function wabtClass(op: string): keyof Counts | undefined {
-  if (["return", "drop_keep", "alloca", "br_table_entry"].includes(op) || op.startsWith("interp_")) return undefined;
-  if (op === "local.get" || op === "local.set" || op === "local.tee") return "local";
-  if (op.startsWith("global.")) return "global";
-  if (op.endsWith(".const")) return "const";
-  if (op === "br_if" || op === "br_unless" || op === "br_table" || op === "if") return "branch";
-  if (op === "call" || op === "call_indirect" || op === "call_import") return "call";
-  if (op === "select") return "select";
-  if (op === "drop" || op === "nop" || op === "unreachable") return "other";
-  if (op === "memory.copy" || op === "memory.fill") return "bulk";
-  if (/^[if](32|64)\.load/.test(op)) return "load";
-  if (/^[if](32|64)\.store/.test(op)) return "store";
-  const [ty, name] = op.split(".");
-  if (ty === "i32" && name === "mul") return "mul32";
-  if (ty === "i64" && name === "mul") return "mul64";
-  if (/^(div|rem)/.test(name) && ty[0] === "i") return "div";
-  if (ty[0] === "f" && name === "mul") return "fmul";
-  if (ty[0] === "f" && (name === "div" || name === "sqrt")) return "fdiv";
-  if (/^(wrap|extend_i|trunc|convert|reinterpret|promote|demote)/.test(name) && !/^extend(8|16|32)_s$/.test(name)) return "convert";
-  if (ty === "i32") return "alu32";
-  if (ty === "i64") return "alu64";
-  if (ty[0] === "f") return "falu";
-  return undefined;
-}
+const wabtClass = (op: string): keyof Counts | undefined => wabtOpClass(op);
 
 describe("instrumented counts against wasm-interp's trace", () => {
   it("an int8 CNN's run(): every opcode class agrees with the second engine", async () => {

@@ -29,6 +29,7 @@ import { CLASSES, counterName, instrument, type OpClass } from "../../targets/pr
 import { compileModel } from "../../compiler/pipeline.js";
 import { tmpDir } from "../helpers/build-onnx.js";
 import { rng } from "../helpers/random.js";
+import { wabtOpClass } from "../helpers/wabt.js";
 
 type W = Record<OpClass, number>;
 const full = (w: FuelWeights): W => Object.fromEntries(CLASSES.map((c) => [c, w[c] ?? 0])) as W;
@@ -337,29 +338,10 @@ describe("the power cut on hand-written modules, against a model of each program
 
 interface TraceStore { pos: number; F: number; addr: number; bytes: number[] }
 
-/** wasm-interp opcode names to our classes (as test/profile/instrument.test.ts maps them); control and wabt's own bookkeeping: undefined. */
+/** wasm-interp opcode names to our classes; control and wabt's own bookkeeping: undefined (branch and block weights are 0 here). */
 function wabtClass(op: string): OpClass | undefined {
-  if (["return", "drop_keep", "alloca", "br_table_entry", "br", "br_if", "br_unless", "br_table", "if"].includes(op) || op.startsWith("interp_")) return undefined;
-  if (op === "local.get" || op === "local.set" || op === "local.tee") return "local";
-  if (op.startsWith("global.")) return "global";
-  if (op.endsWith(".const")) return "const";
-  if (op === "call" || op === "call_indirect" || op === "call_import") return "call";
-  if (op === "select") return "select";
-  if (op === "drop" || op === "nop" || op === "unreachable") return "other";
-  if (op === "memory.copy" || op === "memory.fill") return "bulk";
-  if (/^[if](32|64)\.load/.test(op)) return "load";
-  if (/^[if](32|64)\.store/.test(op)) return "store";
-  const [ty, name] = op.split(".");
-  if (ty === "i32" && name === "mul") return "mul32";
-  if (ty === "i64" && name === "mul") return "mul64";
-  if (/^(div|rem)/.test(name) && ty[0] === "i") return "div";
-  if (ty[0] === "f" && name === "mul") return "fmul";
-  if (ty[0] === "f" && (name === "div" || name === "sqrt")) return "fdiv";
-  if (/^(wrap|extend_i|trunc|convert|reinterpret|promote|demote)/.test(name) && !/^extend(8|16|32)_s$/.test(name)) return "convert";
-  if (ty === "i32") return "alu32";
-  if (ty === "i64") return "alu64";
-  if (ty[0] === "f") return "falu";
-  throw new Error(`unmapped wabt opcode ${op}`);
+  const k = wabtOpClass(op, true);
+  return k === "branch" ? undefined : k;
 }
 
 /** Bytes a load or store opcode moves: i32.load8_s -> 1, i64.store -> 8. */
