@@ -56,7 +56,8 @@ export function runRaw(m: Loaded, inputs: Value[]): Value[] {
   return readOutputs(m);
 }
 
-function writeInputs(m: Loaded, inputs: Value[]): void {
+/** Writes raw inputs at their addresses in the module's memory. */
+export function writeInputs(m: Pick<Loaded, "manifest" | "memory">, inputs: Value[]): void {
   const buf = m.memory.buffer;
   m.manifest.inputs.forEach((io, i) => {
     const v = inputs[i];
@@ -66,7 +67,8 @@ function writeInputs(m: Loaded, inputs: Value[]): void {
   });
 }
 
-function readOutputs(m: Loaded): Value[] {
+/** The raw outputs, as views of the module's memory. */
+export function readOutputs(m: Pick<Loaded, "manifest" | "memory">): Value[] {
   const buf = m.memory.buffer;
   return m.manifest.outputs.map((io) => {
     const n = numel(io.shape);

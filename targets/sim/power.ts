@@ -35,7 +35,7 @@
 import { bad, internal } from "../../compiler/util/errors.js";
 import type { Manifest } from "../../compiler/emit/manifest.js";
 import type { Value } from "../../compiler/ir/graph.js";
-import { makeValue, numel } from "../../compiler/ir/graph.js";
+import { readOutputs, writeInputs } from "../../compiler/runner.js";
 import { runtimeFactor, type Runtime, type Target } from "../cost.js";
 import { CLASSES } from "../profile/instrument.js";
 import { BUDGET_GLOBAL, FUEL_GLOBAL, instrumentFuel, type FuelWeights } from "./fuel.js";
@@ -198,7 +198,7 @@ export async function simulator(wasm: Uint8Array, manifest: Manifest, target: Ta
         if (next >= 0 && ex.inference_id() !== id) next = -1;
         if (next === -2 || next === -1) {
           if (persisted) r.rebegins++;
-          manifestInputs(manifest, mem, inputs);
+          writeInputs({ manifest, memory: ex.memory }, inputs);
           arm(); ex.begin(id); persist();
           next = 0;
         } else persist(); // a restart's commit
@@ -249,7 +249,7 @@ export async function simulator(wasm: Uint8Array, manifest: Manifest, target: Ta
           }
         }
         // done: the outputs, read from the module's memory
-        r.outputs = readOutputs(manifest, mem);
+        r.outputs = readOutputs({ manifest, memory: ex.memory });
         r.wasmCycles += fuel.value as number;
         r.persistCycles += host;
         t += spent() / clock;
@@ -291,7 +291,7 @@ export async function simulator(wasm: Uint8Array, manifest: Manifest, target: Ta
       for (const c of CLASSES) if (!c.endsWith("Bytes")) unit[c] = 1;
       const inst = new WebAssembly.Instance(new WebAssembly.Module((await instrumentFuel(wasm, unit)) as Uint8Array<ArrayBuffer>), {});
       const ex = inst.exports as unknown as Exports & { run(): void };
-      manifestInputs(manifest, new Uint8Array(ex.memory.buffer), inputs);
+      writeInputs({ manifest, memory: ex.memory }, inputs);
       (ex[FUEL_GLOBAL] as WebAssembly.Global).value = 0;
       ex.run();
       return (ex[FUEL_GLOBAL] as WebAssembly.Global).value as number;
@@ -316,24 +316,4 @@ export async function simulator(wasm: Uint8Array, manifest: Manifest, target: Ta
       return simulate(inputs, opts);
     },
   };
-}
-
-function manifestInputs(m: Manifest, mem: Uint8Array, inputs: Value[]): void {
-  if (inputs.length !== m.inputs.length) bad(`simulate: ${m.source} takes ${m.inputs.length} inputs, got ${inputs.length}`);
-  m.inputs.forEach((io, i) => {
-    const v = inputs[i];
-    const b = new Uint8Array(v.data.buffer, v.data.byteOffset, v.data.byteLength);
-    if (b.length !== io.bytes) bad(`simulate: input '${io.name}' needs ${io.bytes} bytes, got ${b.length}`);
-    mem.set(b, io.address);
-  });
-}
-
-function readOutputs(m: Manifest, mem: Uint8Array): Value[] {
-  return m.outputs.map((io) => {
-    const n = numel(io.shape);
-    const copy = mem.slice(io.address, io.address + io.bytes);
-    if (io.dtype === "int8") return makeValue("int8", io.shape, new Int8Array(copy.buffer, 0, n));
-    if (io.dtype === "int16") return makeValue("int16", io.shape, new Int16Array(copy.buffer, 0, n));
-    return makeValue("float32", io.shape, new Float32Array(copy.buffer, 0, n));
-  });
 }
