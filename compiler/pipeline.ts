@@ -11,7 +11,7 @@ import { applyBinary } from "./passes/binary.js";
 import { applyPrune } from "./passes/prune.js";
 import { applyLowrank } from "./passes/lowrank.js";
 import { applyCirculant, type CirculantKernel } from "./passes/circulant.js";
-import { TASK_GRAINS, type IntermittentOptions, type TaskGrain } from "./emit/intermittent.js";
+import { NV_LAYOUTS, TASK_GRAINS, type IntermittentOptions, type NvLayout, type TaskGrain } from "./emit/intermittent.js";
 import { profileModule } from "../targets/profile/dynamic.js";
 import { instructions } from "../targets/profile/instrument.js";
 import { applyPruneChannels } from "./passes/prune-channels.js";
@@ -67,9 +67,11 @@ export interface CompileOptions {
   circulant?: Record<string, number>;
   /**
    * Checkpointed inference for intermittent power (emit/intermittent.ts): the task grain
-   * ("layer", "tile" or "unit") and, for "tile", the MACs a task should not exceed.
+   * ("layer", "tile" or "unit"), for "tile" the wasm instructions a task should not exceed,
+   * and the region's layout: "distinct" (default: every tensor its own bytes, so deferred
+   * commits are never forced early) or "shared" (the smaller arena of the plain module).
    */
-  intermittent?: { tasks?: TaskGrain; taskInstructions?: number };
+  intermittent?: { tasks?: TaskGrain; taskInstructions?: number; layout?: NvLayout };
   /** The float kernel of the circulant layers: "auto" (default: the cheaper by estimate), "direct" or "fft". */
   circulantKernel?: CirculantKernel;
   /** Low-rank factors (passes/lowrank.ts): layer name (or "*") -> rank (integer >= 1) or energy share in (0, 1). */
@@ -209,7 +211,9 @@ export async function compileModel(file: string, opts: CompileOptions = {}): Pro
   const rg = sg ? sg.graph : g; // the graph the module runs: the one-step graph when streaming
   step("plan-memory");
   // with deferred work the input slot is the host's between steps: no tensor may share it
-  const plan = planMemory(rg, new Set(sg?.states.map((s) => s.name)), { pinInputs: sg?.deferToIdle === true });
+  const layout = opts.intermittent?.layout ?? "distinct";
+  if (opts.intermittent && !NV_LAYOUTS.includes(layout)) bad(`--nv-layout ${layout}: choose ${NV_LAYOUTS.join(" or ")}`);
+  const plan = planMemory(rg, new Set(sg?.states.map((s) => s.name)), { pinInputs: sg?.deferToIdle === true, distinct: !!opts.intermittent && layout === "distinct" });
   let selftest: SelfTest | undefined;
   if (opts.selftest) selftest = sg ? streamSelfTest(g, sg, calib?.[0], fmt) : goldenSelfTest(g, calib?.[0], fmt);
   let ck: IntermittentOptions | undefined;
@@ -224,7 +228,7 @@ export async function compileModel(file: string, opts: CompileOptions = {}): Pro
     const plainEm = emitAssemblyScript(rg, plan);
     const plainAsc = await compileAssemblyScript(plainEm.source, { memoryBase: plainEm.memoryBase });
     const prof = await profileModule(plainAsc.wasm, plainEm.source, buildManifest(rg, plan, plainEm, plainAsc, file, mode));
-    ck = { tasks, taskInstructions, layerInstructions: prof.layers.map(instructions) };
+    ck = { tasks, taskInstructions, layerInstructions: prof.layers.map(instructions), layout };
   }
   step("emit");
   const emitted = emitAssemblyScript(rg, plan, selftest, sg && { states: sg.states, outputPeriods: sg.outputPeriods, deferredFrom: sg.deferredFrom, deferToIdle: sg.deferToIdle }, ck);

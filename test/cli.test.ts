@@ -213,6 +213,28 @@ describe("picojoule CLI: block-circulant kernels", () => {
     nodes: [{ op: "Gemm", inputs: ["x", "W"], outputs: ["y"], attrs: { transB: 1 }, name: "fc" }],
   }, "cli-circ");
 
+  it("compile --intermittent and simulate: the steady-power answer under failures; bad options and traces are refused", () => {
+    const out = join(dir, "ck"), ex = "examples/cancer-mlp";
+    const c = pj("compile", `${ex}/model.onnx`, "--quantize", "int8", "--calibrate", `${ex}/calib.npy`, "--intermittent", "tile", "--nv-layout", "shared", "-o", out, "-q");
+    expect(c.code, c.stderr).toBe(0);
+    expect(JSON.parse(readFileSync(join(out, "model.json"), "utf8")).intermittent.layout).toBe("shared");
+    const s = pj("simulate", out, "--intermittent", "--power", "random:3000", "--runs", "3", "--input", `${ex}/x_test.npy`, "--json");
+    expect(s.code, s.stderr).toBe(0);
+    const r = JSON.parse(s.stdout);
+    expect(r.policies.map((p: { policy: string; identical: boolean }) => [p.policy, p.identical])).toEqual([["every", true]]);
+    // gaps of 3,000 instructions on a model of about 15,000: failures happen
+    expect(r.policies[0].failures).toBeGreaterThan(1);
+    const h = pj("simulate", out, "--intermittent", "--capacitor", "47uF", "--harvest", "constant:1mW", "--json");
+    expect(h.code, h.stderr).toBe(0);
+    expect(JSON.parse(h.stdout).policies.map((p: { policy: string; identical: boolean }) => [p.policy, p.identical])).toEqual([["every", true], ["energy", true]]);
+    writeFileSync(join(dir, "bad.csv"), "time_s,power_W\n0,0.001\n0.01,-1\n");
+    expectBad(pj("simulate", out, "--intermittent", "--capacitor", "47uF", "--harvest", `csv:${join(dir, "bad.csv")}`), /bad\.csv:3: negative power -1/);
+    expectBad(pj("simulate", out, "--intermittent", "--capacitor", "10nF", "--harvest", "constant:1mW"), /--capacitor 10nF: task \d+ \(layer \d+ Gemm '[^']+'.*\) needs [\d.]+ uJ .* but the capacitor holds/);
+    expectBad(pj("compile", `${ex}/model.onnx`, "--nv-layout", "shared", "-o", join(dir, "bad")), /--nv-layout goes with --intermittent/);
+    expectBad(pj("compile", `${ex}/model.onnx`, "--intermittent", "tile", "--nv-layout", "mixed", "-o", join(dir, "bad")), /--nv-layout mixed: choose distinct or shared/);
+    expect(existsSync(join(dir, "bad"))).toBe(false);
+  });
+
   it("--circulant-kernel chooses the float kernel as the library does; bad values and int8 are refused", () => {
     const kernels = (out: string) => JSON.parse(readFileSync(join(out, "model.json"), "utf8")).layers.flatMap((l: { kernels: Array<{ kernel: string }> }) => l.kernels.map((k) => k.kernel));
     for (const [flags, fn] of [[[], "fc_circulant_fft_f32"], [["--circulant-kernel", "direct"], "fc_circulant_f32"], [["--circulant-kernel", "fft"], "fc_circulant_fft_f32"]] as Array<[string[], string]>) {

@@ -22,7 +22,7 @@ import { parseOffload } from "../passes/offload.js";
 import { parsePrune } from "../passes/prune.js";
 import { parseLowrank } from "../passes/lowrank.js";
 import { parseCirculant, parseCirculantKernel } from "../passes/circulant.js";
-import type { TaskGrain } from "../emit/intermittent.js";
+import type { NvLayout, TaskGrain } from "../emit/intermittent.js";
 import { parsePruneChannels } from "../passes/prune-channels.js";
 import { parseShare } from "../passes/share.js";
 import { parseWeights } from "../passes/subbyte.js";
@@ -85,6 +85,10 @@ Exit codes: 0 ok, 1 internal failure, 2 bad input.`,
                            (docs/intermittent.md)
   --task-instructions <n>  with --intermittent tile: wasm instructions a task should not
                            exceed where its layer splits (10000; measured per layer)
+  --nv-layout <distinct|shared>
+                           with --intermittent: every tensor its own bytes in the region
+                           (default; deferred commits are never forced early) or the plain
+                           module's smaller arena, where dead tensors' bytes are reused
   --circulant-kernel <auto|direct|fft>
                            float kernel of the circulant layers: by default the one with fewer
                            estimated instructions; fft needs k a power of two up to 256
@@ -165,7 +169,7 @@ async function compileCmd(argv: string[]): Promise<void> {
   const { values: v, positionals } = args("compile", argv, {
     out: { type: "string", short: "o" }, quantize: { type: "string" }, calibrate: { type: "string" }, fixed: { type: "string" },
     selftest: { type: "boolean" }, shape: { type: "string", multiple: true }, quiet: { type: "boolean", short: "q" }, stream: { type: "boolean" },
-    soi: { type: "string" }, "soi-mode": { type: "string" }, "soi-split": { type: "string" }, offload: { type: "string", multiple: true }, ternary: { type: "string", multiple: true }, pow2: { type: "string", multiple: true }, binary: { type: "string", multiple: true }, prune: { type: "string", multiple: true }, lowrank: { type: "string", multiple: true }, circulant: { type: "string", multiple: true }, "circulant-kernel": { type: "string" }, intermittent: { type: "string" }, "task-instructions": { type: "string" }, "prune-balance": { type: "string" }, "prune-channels": { type: "string", multiple: true },
+    soi: { type: "string" }, "soi-mode": { type: "string" }, "soi-split": { type: "string" }, offload: { type: "string", multiple: true }, ternary: { type: "string", multiple: true }, pow2: { type: "string", multiple: true }, binary: { type: "string", multiple: true }, prune: { type: "string", multiple: true }, lowrank: { type: "string", multiple: true }, circulant: { type: "string", multiple: true }, "circulant-kernel": { type: "string" }, intermittent: { type: "string" }, "task-instructions": { type: "string" }, "nv-layout": { type: "string" }, "prune-balance": { type: "string" }, "prune-channels": { type: "string", multiple: true },
     delta: { type: "string", multiple: true }, share: { type: "string", multiple: true }, weights: { type: "string", multiple: true },
     eie: { type: "string", multiple: true },
   });
@@ -192,7 +196,9 @@ async function compileCmd(argv: string[]): Promise<void> {
     prune: v.prune ? parsePrune(v.prune as string[]) : undefined,
     lowrank: v.lowrank ? parseLowrank(v.lowrank as string[]) : undefined,
     circulant: v.circulant ? parseCirculant(v.circulant as string[]) : undefined,
-    intermittent: v["task-instructions"] !== undefined && v.intermittent === undefined ? bad("--task-instructions goes with --intermittent tile") : v.intermittent !== undefined ? { tasks: v.intermittent as TaskGrain, ...(v["task-instructions"] !== undefined ? { taskInstructions: Number(v["task-instructions"]) } : {}) } : undefined,
+    intermittent: v["task-instructions"] !== undefined && v.intermittent === undefined ? bad("--task-instructions goes with --intermittent tile")
+      : v["nv-layout"] !== undefined && v.intermittent === undefined ? bad("--nv-layout goes with --intermittent")
+      : v.intermittent !== undefined ? { tasks: v.intermittent as TaskGrain, ...(v["task-instructions"] !== undefined ? { taskInstructions: Number(v["task-instructions"]) } : {}), ...(v["nv-layout"] !== undefined ? { layout: v["nv-layout"] as NvLayout } : {}) } : undefined,
     circulantKernel: v["circulant-kernel"] !== undefined ? parseCirculantKernel(v["circulant-kernel"] as string) : undefined,
     pruneBalance: v["prune-balance"] === undefined ? undefined : Number(v["prune-balance"]),
     pruneChannels: v["prune-channels"] ? parsePruneChannels(v["prune-channels"] as string[]) : undefined,

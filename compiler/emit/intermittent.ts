@@ -29,6 +29,9 @@ export type TaskGrain = "layer" | "tile" | "unit";
 /** The `unit` grain's task size: tiles of about this many wasm instructions, the finest that pays for its commit. */
 export const UNIT_INSTRUCTIONS = 1000;
 export const TASK_GRAINS: readonly TaskGrain[] = ["layer", "tile", "unit"];
+/** The region's layout: every tensor its own bytes, or the plain module's sharing of dead tensors' bytes. */
+export type NvLayout = "distinct" | "shared";
+export const NV_LAYOUTS: readonly NvLayout[] = ["distinct", "shared"];
 
 export interface IntermittentOptions {
   tasks: TaskGrain;
@@ -36,6 +39,8 @@ export interface IntermittentOptions {
   taskInstructions: number;
   /** Each layer's wasm instructions in the plain module (profiled), by node index. */
   layerInstructions: number[];
+  /** How the memory plan laid out the region (recorded in the manifest). */
+  layout: NvLayout;
 }
 
 /** One layer's emitted code: its body lines (after its profiling mark) and kernel calls. */
@@ -70,10 +75,13 @@ export interface Task {
   pieces: number[];
   /** Latest task before this one that reads bytes this one writes (-1: none): with commits deferred past it, a torn persist could clobber what a resume needs. */
   war: number;
+  /** Ranges of pieces the task reads, [first, end) (its layer's inputs): checked before it runs after a reset. */
+  reads: Array<[number, number]>;
 }
 
 export interface IntermittentPlan {
   grain: TaskGrain;
+  layout: NvLayout;
   taskInstructions: number;
   tasks: Task[];
   pieces: Piece[];
@@ -82,6 +90,8 @@ export interface IntermittentPlan {
   nvBytes: number;
   recordAddress: number;
   recordBytes: number;
+  /** Pieces resume() checks at once (inputs, graph outputs, and any piece no later task's reads cover); the others are checked by the first task that reads them after a reset. */
+  eager: number[];
 }
 
 const up16 = (n: number) => Math.ceil(n / 16) * 16;
@@ -176,7 +186,7 @@ export function planTasks(g: Graph, plan: MemoryPlan, arenaBase: number, layers:
             mine.push(pieces.length - 1);
           }
           const share = ((u1 - u0) * (r1 - r0)) / (units * rows);
-          tasks.push({ layer: lc.layer, tile: tile++, tiles: n, macs: Math.round(macs * share), instructions: Math.round(instr * share), lines: [], calls: [fetch, call], range: [u0, u1, r0, r1], whole: c!, pieces: mine, war: -1 });
+          tasks.push({ layer: lc.layer, tile: tile++, tiles: n, macs: Math.round(macs * share), instructions: Math.round(instr * share), lines: [], calls: [fetch, call], range: [u0, u1, r0, r1], whole: c!, pieces: mine, war: -1, reads: [] });
         }
       continue;
     }
@@ -187,7 +197,7 @@ export function planTasks(g: Graph, plan: MemoryPlan, arenaBase: number, layers:
       lastLayer.push(slot.last);
       mine.push(pieces.length - 1);
     }
-    tasks.push({ layer: lc.layer, tile: 0, tiles: 1, macs, instructions: instr, lines: lc.lines, calls: lc.calls, pieces: mine, war: -1 });
+    tasks.push({ layer: lc.layer, tile: 0, tiles: 1, macs, instructions: instr, lines: lc.lines, calls: lc.calls, pieces: mine, war: -1, reads: [] });
   }
   if (!tasks.length) bad(`${g.source}: --intermittent: the model has no layer with code to checkpoint`);
   // the last task at or before each reading layer
@@ -204,10 +214,30 @@ export function planTasks(g: Graph, plan: MemoryPlan, arenaBase: number, layers:
       for (const b of pieces)
         if (b.task < t && b.address < a.address + a.bytes && a.address < b.address + b.bytes) task.war = Math.max(task.war, b.last);
     }
+  // what each task reads: the pieces of its layer's run-time inputs (a tensor's pieces are
+  // contiguous: its writer's tasks push them in order)
+  const range = new Map<string, [number, number]>();
+  const broken = new Set<string>();
+  pieces.forEach((p, i) => {
+    const r = range.get(p.tensor);
+    if (!r) range.set(p.tensor, [i, i + 1]);
+    else if (r[1] === i) r[1] = i + 1;
+    else broken.add(p.tensor);
+  });
+  for (const task of tasks) {
+    const node = g.nodes[task.layer];
+    for (const x of node.inputs) {
+      if (!x || tensor(g, x).data) continue;
+      const r = range.get(plan.root.get(x) ?? x);
+      if (r && !broken.has(pieces[r[0]].tensor) && !task.reads.some(([a]) => a === r[0])) task.reads.push([r[0], r[1]]);
+    }
+  }
+  const inputs = g.inputs.length;
+  const eager = pieces.flatMap((p, i) => i < inputs || p.last >= tasks.length || !tasks[p.last].reads.some(([a, b]) => a <= i && i < b) ? [i] : []);
   const arenaEnd = arenaBase + plan.arenaBytes;
   const recordAddress = up16(arenaEnd);
   const recordBytes = 32 + 4 * pieces.length;
-  return { grain: opts.tasks, taskInstructions: opts.taskInstructions, tasks, pieces, nvBase: arenaBase, nvBytes: recordAddress + recordBytes - arenaBase, recordAddress, recordBytes };
+  return { grain: opts.tasks, layout: opts.layout, taskInstructions: opts.taskInstructions, tasks, pieces, nvBase: arenaBase, nvBytes: recordAddress + recordBytes - arenaBase, recordAddress, recordBytes, eager };
 }
 
 export interface TileGroup {
@@ -265,6 +295,19 @@ export function intermittentSource(p: IntermittentPlan, mark: string): string[] 
   // a tiled layer is one branch: each tile's arguments that differ (pointer offsets, counts)
   // come from a table, rows padded to a power of two so that no multiply addresses them
   const groups = tileGroups(p);
+  // read ranges: one list per layer, shared by its tasks
+  const rangeRows: number[] = [], taskRanges: number[] = [];
+  const layerRanges = new Map<number, [number, number]>();
+  for (const t of p.tasks) {
+    let lr = layerRanges.get(t.layer);
+    if (!lr) {
+      const r0 = rangeRows.length / 4;
+      for (const [a, b] of t.reads) rangeRows.push(a, b, Math.min(...p.pieces.slice(a, b).map((q) => q.task)), 0);
+      lr = [r0, rangeRows.length / 4];
+      layerRanges.set(t.layer, lr);
+    }
+    taskRanges.push(...lr);
+  }
   const tables = groups.map((g) => `const CK_TILES_${g.layer}: usize = memory.data<i32>([${g.rows.flatMap((r) => [...r, ...new Array(g.stride - r.length).fill(0)]).join(", ")}]);`);
   const branches = groups.flatMap((g) => {
     const args: string[] = g.call.args.map(String);
@@ -294,6 +337,13 @@ export function intermittentSource(p: IntermittentPlan, mark: string): string[] 
     "// first piece of each task, then the piece count (pieces before the first task's are the inputs)",
     `const CK_FIRST: usize = memory.data<i32>([${first.join(", ")}]);`,
     ...(tables.length ? ["// tiles of the layers that split: units u0 .. u1, rows r0 .. r1", ...tables] : []),
+    "// per task: its ranges of read pieces in CK_RANGES, [first, end); CK_RANGES: first piece, end, earliest writer",
+    `const CK_TASK_RANGES: usize = memory.data<i32>([${taskRanges.join(", ")}]);`,
+    `const CK_RANGES: usize = memory.data<i32>([${rangeRows.length ? rangeRows.join(", ") : "0, 0, 0, 0"}]);`,
+    "// volatile: the read ranges checked since the last resume()",
+    `const CK_SEEN: usize = memory.data(${Math.max(1, rangeRows.length / 4)});`,
+    "// the pieces resume() checks at once: inputs, outputs, pieces no later task's reads cover",
+    `const CK_EAGER: usize = memory.data<i32>([${p.eager.length ? p.eager.join(", ") : "0"}]);`,
     "// per task: the latest earlier task that reads bytes it writes (-1: none)",
     `const CK_WAR: usize = memory.data<i32>([${p.tasks.map((t) => t.war).join(", ")}]);`,
     "// the ranges the host must persist after the last call, in order: address, bytes",
@@ -304,6 +354,8 @@ export function intermittentSource(p: IntermittentPlan, mark: string): string[] 
     "/** The next task as last committed: a resume starts there. */",
     "let ck_done: i32 = 0;",
     "let ck_restarts: i32 = 0;",
+    "/** After resume(): the task it resumed at; pieces written before it come from the saved image and are checked before a task reads them. -1: none to check. */",
+    "let ck_from: i32 = -1;",
     "",
     "function ck_dirty(p: usize, n: i32): void {",
     "  const e = CK_DIRTY + (<usize>ck_dirty_n << 3);",
@@ -330,6 +382,40 @@ export function intermittentSource(p: IntermittentPlan, mark: string): string[] 
     "  ck_done = n;",
     "}",
     "",
+    "/** Checks the pieces from before the reset that task t reads and no task has checked since: false when one differs. */",
+    "function ck_verify(t: i32): bool {",
+    "  const r1 = load<i32>(CK_TASK_RANGES + (<usize>t << 3), 4);",
+    "  for (let r = load<i32>(CK_TASK_RANGES + (<usize>t << 3)); r < r1; r++) {",
+    "    const g = CK_RANGES + (<usize>r << 4);",
+    "    if (load<u8>(CK_SEEN + <usize>r) != 0 || load<i32>(g, 8) >= ck_from) continue;",
+    "    const i1 = load<i32>(g, 4);",
+    "    for (let i = load<i32>(g); i < i1; i++) {",
+    "      const e = CK_PIECES + (<usize>i << 4);",
+    "      if (load<i32>(e, 8) < ck_from && !ck_check(CK, i, <usize>load<i32>(e), <usize>load<i32>(e, 4))) return false;",
+    "    }",
+    "    store<u8>(CK_SEEN + <usize>r, 1);",
+    "  }",
+    "  return true;",
+    "}",
+    "",
+    "/**",
+    " * A piece from before the reset is corrupted: starts the inference again from task 0 when",
+    " * its inputs are intact (0; the restart's commit is dirty), else -2 (write the inputs, begin()).",
+    " */",
+    "function ck_restart(): i32 {",
+    "  ck_from = -1;",
+    "  ck_next = -1;",
+    `  for (let i = 0; i < ${inputs}; i++) {`,
+    "    const e = CK_PIECES + (<usize>i << 4);",
+    "    if (!ck_check(CK, i, <usize>load<i32>(e), <usize>load<i32>(e, 4))) return -2;",
+    "  }",
+    "  ck_dirty(ck_commit(CK, 0, ck_id()), 16);",
+    "  ck_restarts++;",
+    "  ck_next = 0;",
+    "  ck_done = 0;",
+    "  return 0;",
+    "}",
+    "",
     "// inlined where it is used (step and run), so that the profiling build, whose layer marks",
     "// are imports, is inlined exactly as the shipped one",
     "// @ts-ignore: decorator",
@@ -338,6 +424,8 @@ export function intermittentSource(p: IntermittentPlan, mark: string): string[] 
     "  if (ck_next < 0) return -1;",
     "  if (ck_next >= CK_TASKS) return 0;",
     "  const t = ck_next;",
+    "  // after a reset: the saved pieces this task reads must still have their hashes",
+    "  if (ck_from >= 0 && !ck_verify(t)) return ck_restart() < 0 ? -2 : CK_TASKS;",
     "  // deferring the commit past a task that overwrites what a resume from ck_done reads",
     "  // would let a torn persist clobber it: commit before it",
     "  if (commit == 0 && load<i32>(CK_WAR + (<usize>t << 2)) >= ck_done) ck_commit_to(t);",
@@ -365,32 +453,32 @@ export function intermittentSource(p: IntermittentPlan, mark: string): string[] 
     "  ck_dirty(ck_commit(CK, 0, id), 16);",
     "  ck_next = 0;",
     "  ck_done = 0;",
+    "  ck_from = -1;",
     "}",
     "",
     "/**",
     " * After a reset, once the host has written the saved region back: reads the record and",
-    " * checks every piece still needed. Returns the next task (the task count: done), -1 when",
-    " * no valid record exists (call begin()), -2 when an input is corrupted (write it again,",
-    " * then begin()). A corrupted intermediate restarts the inference from task 0.",
+    " * checks the inputs and outputs still needed (each task checks the saved pieces it reads",
+    " * before it runs). Returns the next task (the task count: done), -1 when no valid record",
+    " * exists (call begin()), -2 when an input is corrupted (write it again, then begin()). A",
+    " * corrupted intermediate restarts the inference from task 0.",
     " */",
     "export function resume(): i32 {",
-    "  let t = ck_read(CK);",
+    "  const t = ck_read(CK);",
     "  ck_dirty_n = 0;",
     "  ck_next = -1;",
+    "  ck_from = -1;",
     "  if (t < 0 || t > CK_TASKS) return -1;",
-    "  for (let i = 0; i < CK_NPIECES; i++) {",
+    `  memory.fill(CK_SEEN, 0, ${Math.max(1, rangeRows.length / 4)});`,
+    `  for (let k = 0; k < ${p.eager.length}; k++) {`,
+    "    const i = load<i32>(CK_EAGER + (<usize>k << 2));",
     "    const e = CK_PIECES + (<usize>i << 4);",
     "    const w = load<i32>(e, 8), last = load<i32>(e, 12);",
-    "    if (w < t && t <= last && !ck_check(CK, i, <usize>load<i32>(e), <usize>load<i32>(e, 4))) {",
-    "      if (w < 0) return -2;",
-    "      t = 0;",
-    "      ck_dirty(ck_commit(CK, 0, ck_id()), 16); // the inputs were checked first: they are intact",
-    "      ck_restarts++;",
-    "      break;",
-    "    }",
+    "    if (w < t && t <= last && !ck_check(CK, i, <usize>load<i32>(e), <usize>load<i32>(e, 4))) return w < 0 ? -2 : ck_restart();",
     "  }",
     "  ck_next = t;",
     "  ck_done = t;",
+    "  ck_from = t;",
     "  return t;",
     "}",
     "",
@@ -398,7 +486,10 @@ export function intermittentSource(p: IntermittentPlan, mark: string): string[] 
     " * Runs the next task; with commit != 0 then commits the progress (hashing the outputs of",
     " * the tasks since the last commit that later tasks read). With commit == 0 it may still",
     " * commit first, where deferring would be unsafe (CK_WAR). Returns the tasks left (0: the",
-    " * outputs are ready; commit the last step), or -1 before begin()/resume().",
+    " * outputs are ready; commit the last step), or -1 before begin()/resume(). After a reset,",
+    " * a saved piece the task reads that lost its hash restarts the inference from task 0 (the",
+    " * task count is returned, the restart's commit is dirty), or returns -2 when the inputs",
+    " * are corrupted too (write them again, then begin()).",
     " */",
     "export function step(commit: i32): i32 {",
     "  return ck_step(commit);",

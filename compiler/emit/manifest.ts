@@ -97,6 +97,8 @@ export interface IntermittentInfo {
   /** Task grain: "layer", "tile" (about taskInstructions wasm instructions per task where a layer splits) or "unit" (every block of outputs). */
   grain: string;
   taskInstructions: number;
+  /** "distinct": every tensor has its own bytes in the region (no task overwrites what an earlier one read, so war is -1 throughout); "shared": dead tensors' bytes are reused. */
+  layout: string;
   /** The region the host must keep across resets: [base, base + bytes), the arena then the record. */
   region: { base: number; bytes: number; recordAddress: number; recordBytes: number };
   /** What the host does: persist the dirty ranges after each call, write the region back after a reset, then resume(). */
@@ -179,11 +181,11 @@ export function buildManifest(g: Graph, plan: MemoryPlan, em: Emitted, asc: AscR
 
 const INTERMITTENT_EXPORTS = ["begin", "resume", "step", "commit", "dirty_count", "dirty_ptr", "dirty_len", "task_count", "inference_id", "next_task", "nv_base", "nv_bytes", "restarts"];
 
-export const INTERMITTENT_PROTOCOL = "after a reset: write the saved region back at region.base, call resume() (>= 0: next task; -1: no record, -2: input lost: write the inputs, begin(id)); to start: write the inputs, begin(id), persist; then step(1) until it returns 0, persisting after every call the ranges dirty_ptr(i)/dirty_len(i), i < dirty_count(), in order";
+export const INTERMITTENT_PROTOCOL = "after a reset: write the saved region back at region.base, call resume() (>= 0: next task; -1: no record, -2: input lost: write the inputs, begin(id)); to start: write the inputs, begin(id), persist; then step(1) until it returns 0 (-2: input lost, as above), persisting after every call the ranges dirty_ptr(i)/dirty_len(i), i < dirty_count(), in order; after step(0) calls, commit() and persist";
 
 function intermittentInfo(p: IntermittentPlan): IntermittentInfo {
   return {
-    grain: p.grain, taskInstructions: p.taskInstructions,
+    grain: p.grain, layout: p.layout, taskInstructions: p.taskInstructions,
     region: { base: p.nvBase, bytes: p.nvBytes, recordAddress: p.recordAddress, recordBytes: p.recordBytes },
     protocol: INTERMITTENT_PROTOCOL,
     tasks: p.tasks.map((t) => ({ layer: t.layer, tile: t.tile, tiles: t.tiles, macs: t.macs, instructions: t.instructions, pieces: t.pieces, war: t.war })),

@@ -38,8 +38,11 @@ const up = (n: number, a = ALIGN) => Math.ceil(n / a) * a;
  * windows, kept in static memory between steps); like constants, they get no slot.
  * `pinInputs` keeps the inputs' slots to themselves for the whole run (a streaming module
  * whose deferred work runs after the host may have written the next frame).
+ * `distinct` gives every tensor bytes of its own (no two slots share an offset), keeping
+ * the true lifetimes in `slots`: an --intermittent module whose commits are deferred then
+ * never has to commit early because a later task overwrites what a resume would read.
  */
-export function planMemory(g: Graph, persistent: ReadonlySet<string> = new Set(), opts: { pinInputs?: boolean } = {}): MemoryPlan {
+export function planMemory(g: Graph, persistent: ReadonlySet<string> = new Set(), opts: { pinInputs?: boolean; distinct?: boolean } = {}): MemoryPlan {
   const root = new Map<string, string>();
   const slots = new Map<string, Slot>();
   const end = g.nodes.length;
@@ -76,13 +79,13 @@ export function planMemory(g: Graph, persistent: ReadonlySet<string> = new Set()
   let best: number[] | undefined;
   let arenaBytes = Infinity;
   for (const order of orderings(entries.map(([, s]) => s))) {
-    const { offsets, size } = place(order.map((i) => entries[i][1]));
+    const { offsets, size } = place(order.map((i) => (opts.distinct ? { ...entries[i][1], first: -1, last: end } : entries[i][1])));
     if (size < arenaBytes) {
       arenaBytes = size;
       best = new Array(entries.length);
       order.forEach((i, k) => { best![i] = offsets[k]; });
     }
-    if (arenaBytes === lowerBound) break;
+    if (arenaBytes === lowerBound || opts.distinct) break;
   }
   entries.forEach(([, s], i) => { s.offset = best![i]; });
   const offsets = new Map<string, number>();

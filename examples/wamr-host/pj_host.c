@@ -198,7 +198,7 @@ int pj_run(const pj_module *m, const pj_nv *nv, const pj_layout *l, pj_commit_po
     uint8_t flag[4];
     uint8_t *mem;
     int32_t next = -1, nvs, left, prev_left = INT32_MAX;
-    int rc, have_image;
+    int rc, have_image, restarted = 0;
 
     st->begins = st->resumed = st->steps = st->persists = st->persisted = 0;
     st->resume_code = -1;
@@ -223,10 +223,11 @@ int pj_run(const pj_module *m, const pj_nv *nv, const pj_layout *l, pj_commit_po
     have_image = get32(flag) == PJ_IMAGE_MAGIC;
     if (have_image) {
         if (nv->read(nv->ctx, l->image, mem + base, nvb) != 0) return PJ_ERR_NV;
-        /* resume() reads the record and re-hashes every piece a remaining task reads: the
+        /* resume() reads the record and re-hashes the inputs and outputs still needed: the
            next task (the task count when done), -1 without a valid record, -2 when an input
-           was corrupted; a corrupted intermediate makes it restart from task 0 itself, and
-           the restart's commit is among the dirty ranges */
+           was corrupted. Each task re-hashes the saved pieces it reads before it runs; a
+           corrupted one makes the module restart from task 0 itself, the restart's commit
+           among the dirty ranges */
         next = m->resume(m->ctx);
         st->resume_code = next;
         /* a valid record of an older request is not this request's progress */
@@ -261,7 +262,26 @@ int pj_run(const pj_module *m, const pj_nv *nv, const pj_layout *l, pj_commit_po
         int32_t commit = policy == NULL ? 1 : (policy(policy_ctx, (int32_t)tasks_done) != 0);
         left = m->step(m->ctx, commit);
         st->steps++;
-        if (left < 0 || left >= prev_left) return PJ_ERR_MODULE; /* -1: not begun; or no progress */
+        if (left == -2) {
+            /* after a reset a task found a saved piece it reads corrupted, and the inputs it
+               would restart from as well: start again from the inputs in the store */
+            rc = write_inputs(m, nv, l, base, nvb);
+            if (rc != PJ_OK) return rc;
+            m->begin(m->ctx, id);
+            st->begins++;
+            rc = persist(m, nv, l, base, nvb, st);
+            if (rc != PJ_OK) return rc;
+            prev_left = INT32_MAX;
+            continue;
+        }
+        /* -1: not begun; or no progress (after a resume, a task that finds a saved piece
+           corrupted restarts the inference from task 0 and returns the task count: once per
+           power-on, since everything later is recomputed in this one) */
+        if (left < 0) return PJ_ERR_MODULE;
+        if (left >= prev_left) {
+            if (restarted || !st->resumed) return PJ_ERR_MODULE;
+            restarted = 1;
+        }
         rc = persist(m, nv, l, base, nvb, st);
         if (rc != PJ_OK) return rc;
         if (left == 0) break;

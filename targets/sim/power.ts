@@ -73,6 +73,8 @@ export interface SimResult {
   restarts: number;
   /** The energy policy's sleeps until the capacitor refilled (memory kept, no failure). */
   sleeps: number;
+  /** Device cycles spent in resume() (reading the record, checking the pieces still needed). */
+  resumeCycles: number;
   rebegins: number;
   joules: number;
   /** Seconds from the first power-on to the outputs: on time plus recharge time. */
@@ -153,7 +155,7 @@ export async function simulator(wasm: Uint8Array, manifest: Manifest, target: Ta
     const activeWatts = eCycle * clock;
     const nv = new Uint8Array(bytes); // the host's image: zeros until the first persist
     let persisted = false;
-    const r: SimResult = { outputs: [], failures: 0, tornPersists: 0, wasmCycles: 0, persistCycles: 0, cycles: 0, persistBytes: 0, commits: 0, restarts: 0, rebegins: 0, sleeps: 0, joules: 0, seconds: 0, offSeconds: 0 };
+    const r: SimResult = { outputs: [], failures: 0, tornPersists: 0, wasmCycles: 0, persistCycles: 0, cycles: 0, persistBytes: 0, commits: 0, restarts: 0, rebegins: 0, sleeps: 0, resumeCycles: 0, joules: 0, seconds: 0, offSeconds: 0 };
     const id = 1;
     let t = 0; // seconds since the first power-on
     let progress = 0, progressAt = -1, stuck = 0;
@@ -195,14 +197,17 @@ export async function simulator(wasm: Uint8Array, manifest: Manifest, target: Ta
         if (persisted) mem.set(nv, base);
         arm();
         let next = persisted ? ex.resume() : -1;
+        r.resumeCycles += fuel.value as number;
         if (next >= 0 && ex.inference_id() !== id) next = -1;
-        if (next === -2 || next === -1) {
-          if (persisted) r.rebegins++;
+        const start = () => {
           writeInputs({ manifest, memory: ex.memory }, inputs);
           arm(); ex.begin(id); persist();
+        };
+        if (next === -2 || next === -1) {
+          if (persisted) r.rebegins++;
+          start();
           next = 0;
         } else persist(); // a restart's commit
-        r.restarts += ex.restarts();
         for (;;) {
           const task = ex.next_task();
           let commit = 1;
@@ -241,6 +246,7 @@ export async function simulator(wasm: Uint8Array, manifest: Manifest, target: Ta
           if (measure && task < T) { costs[task] += (fuel.value as number) - before; pcosts[task] += host - hostBefore; }
           // what a deferred commit will persist (an over-estimate when the module committed by itself)
           pending = commit ? 0 : pending + (taskPersist?.[task] ?? 0);
+          if (leftTasks === -2) { r.rebegins++; start(); continue; } // a corrupted piece, and the inputs too
           if (leftTasks < 0) internal("simulate: step() refused to run before resume()");
           if (commit) progress = Math.max(progress, ex.next_task());
           if (leftTasks === 0) {
@@ -250,6 +256,7 @@ export async function simulator(wasm: Uint8Array, manifest: Manifest, target: Ta
         }
         // done: the outputs, read from the module's memory
         r.outputs = readOutputs({ manifest, memory: ex.memory });
+        r.restarts += ex.restarts();
         r.wasmCycles += fuel.value as number;
         r.persistCycles += host;
         t += spent() / clock;
@@ -258,6 +265,8 @@ export async function simulator(wasm: Uint8Array, manifest: Manifest, target: Ta
         const failed = e instanceof PowerFail || (spent() > left && e instanceof WebAssembly.RuntimeError);
         if (!failed) throw e;
         r.failures++;
+        budget.value = Infinity;
+        r.restarts += ex.restarts();
         const used = Math.min(left, spent());
         r.wasmCycles += Math.min(fuel.value as number, left - host);
         r.persistCycles += host;

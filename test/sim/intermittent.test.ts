@@ -65,9 +65,19 @@ function hostRun(c: Compiled, inputs: Value[], budgets: number[], opts: { defer?
         ex.begin(ID);
       }
       persist();
+      const start = () => {
+        m.inputs.forEach((io, i) => mem.set(new Uint8Array(inputs[i].data.buffer, inputs[i].data.byteOffset, io.bytes), io.address));
+        ex.begin(ID);
+        persist();
+      };
+      for (;;) {
+        const left = ex.step(opts.defer ? 0 : 1);
+        persist();
+        if (left === -2) { rebegins++; start(); continue; } // a corrupted piece found by a task, and the inputs too
+        expect(left).toBeGreaterThanOrEqual(0);
+        if (left === 0) break;
+      }
       restarts += (ex as unknown as { restarts(): number }).restarts();
-      while (ex.step(opts.defer ? 0 : 1) > 0) persist();
-      persist();
       ex.commit();
       persist();
       return { outputs: m.outputs.map((io) => Array.from(mem.slice(io.address, io.address + io.bytes))), boots, rebegins, restarts };
@@ -199,6 +209,67 @@ describe("checkpointed inference (--intermittent)", () => {
     // before begin or resume nothing runs; a fresh region holds no record
     expect(ex.step(1)).toBe(-1);
     expect(ex.resume()).toBe(-1);
+  });
+
+  it("after a reset each task checks the saved pieces it reads: a corrupted one restarts the inference, with corrupted inputs too the host is asked for them", async () => {
+    const c = await compileModel("examples/digits-cnn/model.onnx", { ...int8("digits-cnn"), intermittent: { tasks: "tile" } });
+    const m = c.manifest, ck = m.intermittent!, reg = ck.region;
+    // the distinct layout: no task overwrites what an earlier one read, so no commit is ever forced
+    expect(ck.layout).toBe("distinct");
+    expect(ck.tasks.every((t) => t.war === -1)).toBe(true);
+    const shared = (await compileModel("examples/digits-cnn/model.onnx", { ...int8("digits-cnn"), intermittent: { tasks: "tile", layout: "shared" } })).manifest.intermittent!;
+    expect(shared.region.bytes).toBeLessThan(reg.bytes);
+    expect(shared.tasks.some((t) => t.war >= 0)).toBe(true);
+    const x = sample(m, "digits-cnn", 3);
+    const want = hostRun(c, x, []).outputs;
+    const mod = new WebAssembly.Module(c.wasm as Uint8Array<ArrayBuffer>);
+    type X = Ex & { restarts(): number; next_task(): number };
+    const fresh = () => new WebAssembly.Instance(mod, {}).exports as unknown as X;
+    const persistAll = (ex: X, nv: Uint8Array) => {
+      const mem = new Uint8Array(ex.memory.buffer);
+      for (let i = 0; i < ex.dirty_count(); i++) nv.set(mem.subarray(ex.dirty_ptr(i), ex.dirty_ptr(i) + ex.dirty_len(i)), ex.dirty_ptr(i) - reg.base);
+    };
+    const writeInputs = (ex: X) => m.inputs.forEach((io, i) => new Uint8Array(ex.memory.buffer).set(new Uint8Array(x[i].data.buffer, x[i].data.byteOffset, io.bytes), io.address));
+    // steady power up to task k, everything persisted: the saved image
+    const l4 = ck.tasks.findIndex((t) => t.layer === 4), k = l4 + 2, l5 = ck.tasks.findIndex((t) => t.layer === 5);
+    const nv0 = new Uint8Array(reg.bytes);
+    { const ex = fresh(); writeInputs(ex); ex.begin(1); persistAll(ex, nv0); for (let i = 0; i < k; i++) { ex.step(1); persistAll(ex, nv0); } }
+    // a piece task k reads (layer 3's output), one only layer 5 reads (layer 4's tile before k), the input (dead by k)
+    const pieceOf = (pred: (p: (typeof ck.pieces)[number]) => boolean) => ck.pieces.findIndex(pred);
+    const read = pieceOf((p) => p.task >= 0 && ck.tasks[p.task].layer === 3 && p.last >= k);
+    const later = ck.tasks[k - 1].pieces[0];
+    expect(ck.pieces[later].last).toBeGreaterThanOrEqual(l5);
+    expect(ck.pieces[0].last).toBeLessThan(k);
+    const run = (flip: number[]) => {
+      const nv = nv0.slice();
+      for (const i of flip) nv[ck.pieces[i].address - reg.base] ^= 4;
+      const ex = fresh();
+      new Uint8Array(ex.memory.buffer).set(nv, reg.base);
+      const next = ex.resume();
+      const codes: number[] = [];
+      let rebegun = false;
+      for (;;) {
+        const left = ex.step(1);
+        codes.push(left);
+        if (left === -2) { rebegun = true; writeInputs(ex); ex.begin(2); continue; }
+        if (left === 0) break;
+      }
+      const mem = new Uint8Array(ex.memory.buffer);
+      return { next, restarts: ex.restarts(), rebegun, codes, outputs: m.outputs.map((io) => Array.from(mem.slice(io.address, io.address + io.bytes))) };
+    };
+    const clean = run([]);
+    expect([clean.next, clean.restarts, clean.outputs]).toEqual([k, 0, want]);
+    // task k reads the corrupted piece: the very first step restarts from task 0
+    const a = run([read]);
+    expect([a.next, a.restarts, a.codes[0], a.outputs]).toEqual([k, 1, ck.tasks.length, want]);
+    // resume() does not read it; layer 5's first task does, after layer 4's tasks ran
+    const b = run([later]);
+    expect([b.next, b.restarts, b.outputs]).toEqual([k, 1, want]);
+    expect(b.codes.indexOf(ck.tasks.length)).toBe(l5 - k);
+    // the same with the (dead) input corrupted too: the restart needs it, so the host is asked for it
+    const cc = run([later, 0]);
+    expect([cc.next, cc.rebegun, cc.restarts, cc.outputs]).toEqual([k, true, 0, want]);
+    expect(cc.codes[l5 - k]).toBe(-2);
   });
 
   it("refusals", async () => {
