@@ -59,7 +59,7 @@ const blk = (idx: boolean): Formula => (a: Args) => {
 // conv_pw_idx_s8(..., CP, MP, ng, cb, bits)
 const pw = (idx: boolean): Formula => (a: Args) => {
   const [N, C, P, M, G, cgP] = [a.n(4), a.n(5), a.n(6), a.n(7), a.n(8), a.n(9)];
-  return blocks(G, M, N, a.n(17), idx ? a.n(19) : 0, "conv_pw_s8", (cnt) => ["1", "0", "1", "1", 1, C / G, P, cnt, 1, cgP, 0, "1", "1", -127, 127]);
+  return blocks(G, M, N, a.n(17), idx ? a.n(19) : 0, "conv_pw_s8", (cnt) => ["1", "0", "1", "1", 1, C / G, P, cnt, 1, cgP, 0, "1", "1", -127, 127, P]);
 };
 
 // conv_dw_int4_s8(x, w, b, bi, y, rows, cols, ..., zx, zy, mult, shift, qmin, qmax, n8): the

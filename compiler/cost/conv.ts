@@ -147,7 +147,7 @@ function depthwise(a: Args, S: number): ReturnType<Formula> {
 }
 
 // conv_pw_f32 / conv_pw_s8(x, w, b, y, N, C, P, M, G, cgP, lo, hi | zy, mult, shift, qmin,
-// qmax): N G nbg passes of a block of four output channels, each loading the four biases (float:
+// qmax, stride): P positions (of `stride` per channel) in N G nbg passes of a block of four output channels, each loading the four biases (float:
 // if any; int8 always, with four multipliers and four shifts). Float: positions four at a time
 // (per input channel four inputs, four weights, sixteen multiplies), the last P % 4 one at a
 // time (an input, four weights, four multiplies). int8: positions two at a time packed in an

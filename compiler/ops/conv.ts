@@ -222,14 +222,22 @@ export const Conv: OpDef = {
       const geo = [N, C, H * W, M, G, cg * H * W];
       // one image, one group: blocks of four output channels split the call (--intermittent tiles)
       const S = q ? 1 : 4;
+      // then by positions: the input and output from position p0, the count (argument 6) is
+      // the tile's, the channel stride (the last argument) the whole call's; tiles start where
+      // the kernel starts a pass (pairs of positions in int8, a last tile of at least two;
+      // fours in float)
+      const P = H * W, starts = q ? Array.from({ length: Math.floor(P / 2) }, (_, i) => 2 * i).filter((p) => p <= P - 2) : Array.from({ length: Math.ceil(P / 4) }, (_, i) => 4 * i);
       const tile = (rq: boolean): TileSpec | undefined => N === 1 && G === 1
-        ? { units: nbg, bumps: [[1, cg * 4 * S], [2, 16], [3, 4 * H * W * S], ...(rq ? [[11, 16], [12, 16]] as Array<[number, number]> : [])], count: [7, 4, M], outPerUnit: 4 * H * W * S }
+        ? {
+          units: nbg, bumps: [[1, cg * 4 * S], [2, 16], [3, 4 * P * S], ...(rq ? [[11, 16], [12, 16]] as Array<[number, number]> : [])], count: [7, 4, M], outPerUnit: 4 * P * S,
+          rows: { n: P, bumps: [[0, S], [3, S]], count: 6, rowBytes: S, channelBytes: P * S, channelsPerUnit: 4, channels: M, starts },
+        }
         : undefined;
-      if (!q) e.call("conv-pw", "conv_pw_f32", [xa, wsym, bias(), ya, ...geo, f32(min), f32(max)], tile(false));
+      if (!q) e.call("conv-pw", "conv_pw_f32", [xa, wsym, bias(), ya, ...geo, f32(min), f32(max), P], tile(false));
       else {
         // every tap is inside: the bias takes -zx * sum w, the kernel multiplies raw inputs
         const bz = e.data("bias_zx", "int32", foldZeroPoint(wd, bd!, q.zx, Mp, chan));
-        e.call("conv-pw", "conv_pw_s8", [xa, wsym, bz, ya, ...geo, ...out8(pad(q.mult), pad(q.shift))], tile(true));
+        e.call("conv-pw", "conv_pw_s8", [xa, wsym, bz, ya, ...geo, ...out8(pad(q.mult), pad(q.shift)), P], tile(true));
       }
       return;
     }

@@ -172,7 +172,7 @@ export function conv_blk_idx_s8(
       unpackTile(wp, ng, cb, bits);
       let xn = xg, yn = yb;
       for (let n = 0; n < N; n++) {
-        conv_pw_s8(xn, 0, bp, yn, 1, cg, P, cnt, 1, cgP, zy, mq, sq, qmin, qmax);
+        conv_pw_s8(xn, 0, bp, yn, 1, cg, P, cnt, 1, cgP, zy, mq, sq, qmin, qmax, P);
         xn += <usize>CP; yn += <usize>MP;
       }
       wp += tile; bp += 16; mq += 16; sq += 16;

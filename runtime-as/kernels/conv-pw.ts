@@ -2,7 +2,8 @@
 // per image, several output channels by several positions per pass.
 import { put, rqLeft, rqAdd, rqNeg, rqShr } from "../conv-common";
 
-// Pointwise: 1x1, stride 1, no padding, P = H * W >= 2 positions; weights repacked to
+// Pointwise: 1x1, stride 1, no padding, P >= 2 positions computed of `stride` (H * W) per
+// channel (fewer for an --intermittent tile of positions, x and y advanced to its first); weights repacked to
 // [group][block][cg][4]. Float: four output channels by four positions per pass. int8: every
 // tap is inside, so b already holds b - zx * sum w and the inputs are used raw; four channels
 // by two positions per pass, packed in i64 as in blk (|x * w| <= 2^14 and the compiler checks
@@ -10,11 +11,11 @@ import { put, rqLeft, rqAdd, rqNeg, rqShr } from "../conv-common";
 // compiler), so the only multiplies are the MACs and (int8) one requantization per output.
 function pwk<T, A>(
   x: usize, w: usize, b: usize, y: usize, N: i32, C: i32, P: i32, M: i32, G: i32, cgP: i32,
-  lo: f32, hi: f32, zy: i32, mult: usize, shift: usize, qmin: i32, qmax: i32,
+  lo: f32, hi: f32, zy: i32, mult: usize, shift: usize, qmin: i32, qmax: i32, stride: i32,
 ): void {
   const S = sizeof<T>();
   const cg = C / G, mg = M / G, nbg = (mg + 3) >> 2;
-  const PS = <usize>P * S, O2 = PS + PS, O3 = O2 + PS, O4 = O2 + O2, cgPS = <usize>cgP * S, wBlk = <usize>cg * (4 * S);
+  const PS = <usize>stride * S, O2 = PS + PS, O3 = O2 + PS, O4 = O2 + O2, cgPS = <usize>cgP * S, wBlk = <usize>cg * (4 * S);
   const P4 = P & ~3;
   const HALF: i64 = i64(1) << 31;
   let b0: A = <A>0, b1: A = <A>0, b2: A = <A>0, b3: A = <A>0;
@@ -155,15 +156,15 @@ function pwk<T, A>(
 }
 
 /** Float pointwise; w repacked, b padded to the block layout (or 0). */
-export function conv_pw_f32(x: usize, w: usize, b: usize, y: usize, N: i32, C: i32, P: i32, M: i32, G: i32, cgP: i32, lo: f32, hi: f32): void {
-  pwk<f32, f32>(x, w, b, y, N, C, P, M, G, cgP, lo, hi, 0, 0, 0, 0, 0);
+export function conv_pw_f32(x: usize, w: usize, b: usize, y: usize, N: i32, C: i32, P: i32, M: i32, G: i32, cgP: i32, lo: f32, hi: f32, stride: i32): void {
+  pwk<f32, f32>(x, w, b, y, N, C, P, M, G, cgP, lo, hi, 0, 0, 0, 0, 0, stride);
 }
 
 /** int8 pointwise; b = bias - zx * sum of weights, padded to the block layout. */
 export function conv_pw_s8(
   x: usize, w: usize, b: usize, y: usize, N: i32, C: i32, P: i32, M: i32, G: i32, cgP: i32,
-  zy: i32, mult: usize, shift: usize, qmin: i32, qmax: i32,
+  zy: i32, mult: usize, shift: usize, qmin: i32, qmax: i32, stride: i32,
 ): void {
-  pwk<i8, i32>(x, w, b, y, N, C, P, M, G, cgP, 0, 0, zy, mult, shift, qmin, qmax);
+  pwk<i8, i32>(x, w, b, y, N, C, P, M, G, cgP, 0, 0, zy, mult, shift, qmin, qmax, stride);
 }
 
