@@ -77,6 +77,8 @@ export interface Task {
   war: number;
   /** Ranges of pieces the task reads, [first, end) (its layer's inputs): checked before it runs after a reset. */
   reads: Array<[number, number]>;
+  /** A time tile of a recurrent layer: the region's state buffers its layer's tiles write in turn (tile k the (k mod their number)-th). */
+  state?: number[];
 }
 
 export interface IntermittentPlan {
@@ -153,6 +155,10 @@ export function planTasks(g: Graph, plan: MemoryPlan, arenaBase: number, layers:
   };
   const tensorBytes = (name: string) => { const t = tensor(g, name); return numel(t.shape) * dtypeBytes(t.dtype); };
   const lastLayer: number[] = []; // piece -> last reading layer (nodes.length: a graph output)
+  // recurrent time tiles hand their state on through two buffers in the region, after the arena
+  let stateEnd = up16(arenaBase + plan.arenaBytes);
+  const lastTask = new Map<number, number>(); // piece -> the task that reads it last, where no layer says
+
   for (const name of g.inputs) {
     const { slot, address } = slotOf(name);
     pieces.push({ tensor: name, address, bytes: tensorBytes(name), task: -1, last: 0 });
@@ -174,6 +180,12 @@ export function planTasks(g: Graph, plan: MemoryPlan, arenaBase: number, layers:
       const out = outs[0], { slot, address } = slotOf(out), total = tensorBytes(out);
       const rowRanges = rangesAt(rows, nr, c!.tile!.rows?.starts);
       const n = nu * rowRanges.length;
+      // (distinct layout: a buffer per tile, so no tile overwrites a state a resume may need;
+      // shared: two, alternating, and a deferred commit is forced before every tile)
+      const st = c!.tile!.state;
+      const nbuf = opts.layout === "distinct" ? n : 2;
+      const buffers = st ? Array.from({ length: nbuf }, (_, k) => stateEnd + k * up16(st.bytes)) : undefined;
+      if (st) stateEnd += nbuf * up16(st.bytes);
       let tile = 0;
       for (const [u0, u1] of ranges(units, nu))
         for (const [r0, r1] of rowRanges) {
@@ -185,8 +197,15 @@ export function planTasks(g: Graph, plan: MemoryPlan, arenaBase: number, layers:
             lastLayer.push(slot.last);
             mine.push(pieces.length - 1);
           }
+          if (st) {
+            // the state after this tile: read by the next one only
+            pieces.push({ tensor: `${out}#state`, address: buffers![tile % nbuf], bytes: st.bytes, task: tasks.length, last: 0 });
+            lastLayer.push(-1);
+            mine.push(pieces.length - 1);
+            lastTask.set(pieces.length - 1, tile + 1 < n ? tasks.length + 1 : tasks.length);
+          }
           const share = ((u1 - u0) * (r1 - r0)) / (units * rows);
-          tasks.push({ layer: lc.layer, tile: tile++, tiles: n, macs: Math.round(macs * share), instructions: Math.round(instr * share), lines: [], calls: [fetch, call], range: [u0, u1, r0, r1], whole: c!, pieces: mine, war: -1, reads: [] });
+          tasks.push({ layer: lc.layer, tile: tile++, tiles: n, macs: Math.round(macs * share), instructions: Math.round(instr * share), lines: [], calls: [fetch, call], range: [u0, u1, r0, r1], whole: c!, pieces: mine, war: -1, reads: [], ...(buffers ? { state: buffers } : {}) });
         }
       continue;
     }
@@ -207,7 +226,7 @@ export function planTasks(g: Graph, plan: MemoryPlan, arenaBase: number, layers:
     for (let i = 0; i < tasks.length && tasks[i].layer <= layer; i++) t = i;
     return t;
   };
-  pieces.forEach((p, i) => { p.last = Math.max(p.task, lastTaskOf(lastLayer[i])); });
+  pieces.forEach((p, i) => { p.last = lastTask.get(i) ?? Math.max(p.task, lastTaskOf(lastLayer[i])); });
   for (const [t, task] of tasks.entries())
     for (const pi of task.pieces) {
       const a = pieces[pi];
@@ -234,8 +253,7 @@ export function planTasks(g: Graph, plan: MemoryPlan, arenaBase: number, layers:
   }
   const inputs = g.inputs.length;
   const eager = pieces.flatMap((p, i) => i < inputs || p.last >= tasks.length || !tasks[p.last].reads.some(([a, b]) => a <= i && i < b) ? [i] : []);
-  const arenaEnd = arenaBase + plan.arenaBytes;
-  const recordAddress = up16(arenaEnd);
+  const recordAddress = up16(stateEnd);
   const recordBytes = 32 + 4 * pieces.length;
   return { grain: opts.tasks, layout: opts.layout, taskInstructions: opts.taskInstructions, tasks, pieces, nvBase: arenaBase, nvBytes: recordAddress + recordBytes - arenaBase, recordAddress, recordBytes, eager };
 }
@@ -250,6 +268,8 @@ export interface TileGroup {
   rows: number[][];
   /** Row length in i32, a power of two. */
   stride: number;
+  /** Time tiles: the state buffers (Task.state). */
+  state?: number[];
 }
 
 /** The tiled layers and their argument tables (the tile calls' costs include reading a row: TILE_ARGS). */
@@ -260,7 +280,7 @@ export function tileGroups(p: IntermittentPlan): TileGroup[] {
     let g = out[out.length - 1];
     if (!g || g.layer !== t.layer) {
       const vary = varying(t.whole!);
-      g = { layer: t.layer, first: i, call: t.whole!, vary, rows: [], stride: 2 ** Math.ceil(Math.log2(vary.length)) };
+      g = { layer: t.layer, first: i, call: t.whole!, vary, rows: [], stride: 2 ** Math.ceil(Math.log2(vary.length)), ...(t.state ? { state: t.state } : {}) };
       out.push(g);
     }
     const whole = g.call.args, tiled = t.calls[t.calls.length - 1].args;
@@ -312,11 +332,28 @@ export function intermittentSource(p: IntermittentPlan, mark: string): string[] 
   const branches = groups.flatMap((g) => {
     const args: string[] = g.call.args.map(String);
     g.vary.forEach(([i, isPtr], k) => { args[i] = isPtr ? `${args[i]} + <usize>load<i32>(e, ${4 * k})` : `load<i32>(e, ${4 * k})`; });
-    return [
+    const st = g.call.tile!.state;
+    if (!st || !g.state) return [
       `    if (t >= ${g.first} && t < ${g.first + g.rows.length}) { // layer ${g.layer}: ${g.rows.length} tiles`,
       `      ${mark}(${g.layer});`,
       `      const e = CK_TILES_${g.layer} + (<usize>(t - ${g.first}) << ${Math.log2(4 * g.stride)});`,
       `      ${g.call.kernel}(${args.join(", ")});`,
+      "    } else",
+    ];
+    // time tiles: the state of the tile before comes from the region into the kernel's
+    // scratch, and this tile's goes back to the other buffer (tile k writes buffer k % 2)
+    const scratch = String(g.call.args[st.arg]), bufs = g.state;
+    args[st.mode] = `t > ${g.first} ? 2 : 1`;
+    // buffer k: k * its stride from the first (a power of two when there are many: a shift)
+    const step = bufs.length > 1 ? bufs[1] - bufs[0] : 0;
+    const buf = (k: string) => bufs.length === 2 ? `(((${k}) & 1) != 0 ? ${bufs[1]} : ${bufs[0]})` : `${bufs[0]} + <usize>(${k}) * ${step}`;
+    return [
+      `    if (t >= ${g.first} && t < ${g.first + g.rows.length}) { // layer ${g.layer}: ${g.rows.length} tiles of time steps`,
+      `      ${mark}(${g.layer});`,
+      `      const e = CK_TILES_${g.layer} + (<usize>(t - ${g.first}) << ${Math.log2(4 * g.stride)});`,
+      `      if (t > ${g.first}) memory.copy(${scratch}, ${buf(`t - ${g.first + 1}`)}, ${st.bytes});`,
+      `      ${g.call.kernel}(${args.join(", ")});`,
+      `      memory.copy(${buf(`t - ${g.first}`)}, ${scratch}, ${st.bytes});`,
       "    } else",
     ];
   });

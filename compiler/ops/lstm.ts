@@ -19,7 +19,8 @@
  */
 import { tensor } from "../ir/graph.js";
 import { rdbpot } from "../ir/fixedpoint.js";
-import type { OpDef } from "./types.js";
+import type { Node } from "../ir/graph.js";
+import type { EmitCtx, OpDef, TileSpec } from "./types.js";
 import { emitLstmQ, fixedLstm, intLstmQ } from "./lstm-q.js";
 import { emitLstmDelta, intLstmDelta, intLstmDeltaS8, quantizeDelta, refLstmDelta } from "./lstm-delta.js";
 import { f32 } from "./util.js";
@@ -34,6 +35,25 @@ import {
 } from "./recurrent-int.js";
 
 const KIND: RecKind = { op: "LSTM", gates: 4, acts: ["Sigmoid", "Tanh", "Tanh"] };
+
+/**
+ * How --intermittent splits the call by time steps (TileSpec.state): one forward sequence
+ * of one batch entry, all T steps, Y requested and neither Y_h nor Y_c (every tile would
+ * write them), not streaming. Argument indices of the kernel: x is 0; `a` names Y, the
+ * state scratch, T, H and the mode. Sx, Sy: bytes of an input and an output element;
+ * `state`: the scratch's bytes (three H-vectors).
+ */
+function timeTiles(node: Node, e: EmitCtx, a: { y: number; st: number; T: number; H: number; mode: number }, Sx: number, Sy: number, state: number): TileSpec | undefined {
+  const gm = geomOf(node, tensor(e.g, node.inputs[0]).shape);
+  if (gm.B !== 1 || gm.D !== 1 || node.attrs.direction === "reverse" || node.attrs.seqLens || node.attrs.stream) return undefined;
+  if (!node.outputs[0] || node.outputs[1] || node.outputs[2]) return undefined;
+  const st = stridesOf(gm);
+  return {
+    units: 1, bumps: [], count: [a.H, gm.H, gm.H], outPerUnit: gm.T * st.yt * Sy,
+    rows: { n: gm.T, bumps: [[0, st.xt * Sx], [a.y, st.yt * Sy]], count: a.T, rowBytes: st.yt * Sy, channelBytes: gm.T * st.yt * Sy, channelsPerUnit: 1, channels: 1 },
+    state: { arg: a.st, bytes: state, mode: a.mode },
+  };
+}
 
 export const LSTM: OpDef = {
   op: "LSTM",
@@ -100,7 +120,7 @@ export const LSTM: OpDef = {
         e.call("lstm", "lstm_s8", [
           e.addr(node.inputs[0]), `${e.addr(node.inputs[1])} + ${d * 4 * H * I}`, `${e.addr(node.inputs[2])} + ${d * 4 * H * H}`,
           ...intArgs(node, e, KIND, d), ...lstmIntArgs(node, e, d), streamArg(node), H * I, H * H,
-        ]);
+        ], timeTiles(node, e, { y: 19, st: 27, T: 28, H: 31, mode: 49 }, 1, 1, 6 * H));
       }
       return;
     }
@@ -112,7 +132,7 @@ export const LSTM: OpDef = {
         dirInput(node, e, 3, d, 8 * H), dirInput(node, e, 7, d, 3 * H), dirInput(node, e, 5, d, sd), dirInput(node, e, 6, d, sd),
         stateOut(node, e, 2, d), ...common(d), ...actArgs(actsOf(node, KIND, d)), f32(node.attrs.clip), node.attrs.input_forget, streamArg(node),
         H * I, H * H, // products the kernel would otherwise multiply (compiler/cost/recurrent.ts)
-      ]);
+      ], timeTiles(node, e, { y: 9, st: 11, T: 12, H: 15, mode: 33 }, 4, 4, 12 * H));
     }
   },
   resetStream: resetStreamState,

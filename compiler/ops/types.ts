@@ -90,6 +90,14 @@ export interface TileSpec {
     /** Rows a tile may start at (absent: any): where the whole call starts a pass, so that tiles do the same passes. */
     starts?: number[];
   };
+  /**
+   * A recurrent layer split by time steps (units 1, rows the steps): the tiles run in order
+   * and hand the recurrent state on. Argument `arg` is the kernel's state scratch (`bytes`
+   * long), argument `mode` its streaming mode: 1 (start from the initial state, keep the
+   * final state in the scratch) for the first tile, 2 (continue from the scratch) for the
+   * others. Between tiles the state goes through the non-volatile region.
+   */
+  state?: { arg: number; bytes: number; mode: number };
 }
 
 export interface OpDef {

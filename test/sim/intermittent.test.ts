@@ -103,7 +103,7 @@ const int8 = (ex: string): CompileOptions => ({ quantize: "int8", calibrate: `ex
 
 describe("checkpointed inference (--intermittent)", () => {
   it("steady power: run() equals the plain module bit for bit, on every example and grain", async () => {
-    for (const [ex, opts] of [["cancer-mlp", int8("cancer-mlp")], ["digits-cnn", int8("digits-cnn")], ["digits-cnn", {}], ["ecg-tcn", int8("ecg-tcn")], ["sunspots-lstm", {}]] as Array<[string, CompileOptions]>) {
+    for (const [ex, opts] of [["cancer-mlp", int8("cancer-mlp")], ["digits-cnn", int8("digits-cnn")], ["digits-cnn", {}], ["ecg-tcn", int8("ecg-tcn")], ["sunspots-lstm", {}], ["sunspots-lstm", int8("sunspots-lstm")]] as Array<[string, CompileOptions]>) {
       const plain = await compileModel(`examples/${ex}/model.onnx`, opts);
       const pm = await instantiate(plain.wasm, plain.manifest);
       const xs = [0, 1, 2].map((i) => sample(plain.manifest, ex, i));
@@ -140,9 +140,10 @@ describe("checkpointed inference (--intermittent)", () => {
     for (let a = 0; a < total; a += 7) for (let b = 0; b < total; b += 11) expect(hostRun(c, x, [a, b]).outputs).toEqual(want);
   });
 
-  it("random cuts, many per inference, with commits after every task or deferred (digits-cnn int8 tiles, sunspots-lstm float)", async () => {
-    for (const [ex, opts] of [["digits-cnn", int8("digits-cnn")], ["sunspots-lstm", {}]] as Array<[string, CompileOptions]>) {
-      const c = await compileModel(`examples/${ex}/model.onnx`, { ...opts, intermittent: { tasks: "tile" } });
+  it("random cuts, many per inference, with commits after every task or deferred (digits-cnn int8 tiles, sunspots-lstm time tiles, float and int8, both layouts)", async () => {
+    for (const [ex, opts, layout] of [["digits-cnn", int8("digits-cnn"), "distinct"], ["sunspots-lstm", {}, "distinct"], ["sunspots-lstm", int8("sunspots-lstm"), "shared"]] as Array<[string, CompileOptions, "distinct" | "shared"]>) {
+      const c = await compileModel(`examples/${ex}/model.onnx`, { ...opts, intermittent: { tasks: "tile", layout } });
+      if (ex === "sunspots-lstm") expect(c.manifest.intermittent!.tasks.filter((t) => t.layer === 1).length, "one task per time step").toBe(24);
       const x = sample(c.manifest, ex, 5);
       const want = hostRun(c, x, []).outputs;
       const r = rng(ex.length);
