@@ -6,12 +6,13 @@
 // last store lands the older slot is the valid one with the higher sequence number, so a
 // power failure at any point of a commit, even one that tears a 32-bit store, leaves one
 // valid record (double buffering with a two-phase commit: write the shadow, then validate
-// it). After the record come one 32-bit hash per "piece" (a task's output range, or an
+// it). After the record come one 32-bit hash per "piece" (a task's output ranges, or an
 // input): the resume path re-hashes every piece still needed and restarts the inference
 // from its first task when one differs (a corrupted region never yields an answer), or
 // reports the input lost when an input does.
-// The hash (ck_hash) is for detecting corruption, not an adversary: cheap enough to run over
-// every output a task writes (about two wasm instructions per byte).
+// The hash (ck_hash_ranges) is for detecting corruption, not an adversary: cheap enough to
+// run over every output a task writes (about two wasm instructions per byte), one pass over
+// all the ranges of a piece.
 
 const MIX: u32 = 0x9E3779B1;
 const SEED: u32 = 0x50494A31; // "PIJ1"
@@ -20,31 +21,42 @@ const SEED: u32 = 0x50494A31; // "PIJ1"
 export const CK_SLOTS: usize = 32;
 
 /**
- * Hash of n bytes at p (any alignment), seeded by `seed`: two running sums of 32-bit words (then bytes)
- * (Fletcher-style, modulo 2^32: the first catches any changed word, the second also
- * reordered ones), four words per pass, then a multiplicative finalizer.
+ * Hash of `count` ranges of n bytes, `stride` bytes apart from p (any alignment), seeded by
+ * `seed`: two running sums of 32-bit words (then bytes) over all the ranges (Fletcher-style,
+ * modulo 2^32: the first catches any changed word, the second also reordered ones), four
+ * words per pass, then one multiplicative finalizer.
  */
-export function ck_hash(p: usize, n: usize, seed: u32): u32 {
-  let a: u32 = seed, b: u32 = <u32>n;
-  const end = p + n, end16 = p + (n & ~15), end4 = p + (n & ~3);
-  while (p < end16) {
-    a += load<u32>(p); b += a;
-    a += load<u32>(p, 4); b += a;
-    a += load<u32>(p, 8); b += a;
-    a += load<u32>(p, 12); b += a;
-    p += 16;
-  }
-  while (p < end4) {
-    a += load<u32>(p); b += a;
-    p += 4;
-  }
-  while (p < end) {
-    a += <u32>load<u8>(p); b += a;
-    p++;
+export function ck_hash_ranges(p: usize, n: usize, count: i32, stride: usize, seed: u32): u32 {
+  let a: u32 = seed, b: u32 = <u32>n ^ (<u32>count << 16);
+  const n16 = n & ~15, n4 = n & ~3;
+  for (let k = 0; k < count; k++) {
+    let q = p;
+    const end = p + n, end16 = p + n16, end4 = p + n4;
+    while (q < end16) {
+      a += load<u32>(q); b += a;
+      a += load<u32>(q, 4); b += a;
+      a += load<u32>(q, 8); b += a;
+      a += load<u32>(q, 12); b += a;
+      q += 16;
+    }
+    while (q < end4) {
+      a += load<u32>(q); b += a;
+      q += 4;
+    }
+    while (q < end) {
+      a += <u32>load<u8>(q); b += a;
+      q++;
+    }
+    p += stride;
   }
   let h = (a ^ rotl<u32>(b, 16)) * MIX;
   h = (h ^ (h >>> 15) ^ b) * MIX;
   return h ^ (h >>> 13);
+}
+
+/** Hash of n bytes at p, seeded by `seed` (one range). */
+export function ck_hash(p: usize, n: usize, seed: u32): u32 {
+  return ck_hash_ranges(p, n, 1, 0, seed);
 }
 
 // volatile state, rebuilt by ck_read after every reset: the current slot (-1: none) and its contents
@@ -88,12 +100,12 @@ export function ck_id(): u32 {
   return ident;
 }
 
-/** Stores the hash of piece i (n bytes at p) in the table after the slots. */
-export function ck_seal(ck: usize, i: i32, p: usize, n: usize): void {
-  store<u32>(ck + CK_SLOTS + (<usize>i << 2), ck_hash(p, n, <u32>i));
+/** Stores the hash of piece i in the table after the slots. */
+export function ck_seal(ck: usize, i: i32, p: usize, n: usize, count: i32, stride: usize): void {
+  store<u32>(ck + CK_SLOTS + (<usize>i << 2), ck_hash_ranges(p, n, count, stride, <u32>i));
 }
 
-/** Whether piece i (n bytes at p) still has the hash it was sealed with. */
-export function ck_check(ck: usize, i: i32, p: usize, n: usize): bool {
-  return load<u32>(ck + CK_SLOTS + (<usize>i << 2)) == ck_hash(p, n, <u32>i);
+/** Whether piece i still has the hash it was sealed with. */
+export function ck_check(ck: usize, i: i32, p: usize, n: usize, count: i32, stride: usize): bool {
+  return load<u32>(ck + CK_SLOTS + (<usize>i << 2)) == ck_hash_ranges(p, n, count, stride, <u32>i);
 }

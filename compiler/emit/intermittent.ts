@@ -49,8 +49,11 @@ export interface LayerCode { layer: number; lines: string[]; calls: KernelCall[]
 export interface Piece {
   /** Tensor the bytes belong to. */
   tensor: string;
+  /** `count` ranges of `bytes` bytes, `stride` bytes apart from `address` (a tile's rows in each of its channels; mostly one range). */
   address: number;
   bytes: number;
+  count: number;
+  stride: number;
   /** Task that writes it, or -1 for an input (the host writes it before begin()). */
   task: number;
   /** Last task that reads it; the task count for graph outputs (needed until the host reads them). */
@@ -143,6 +146,13 @@ function tileOut(t: NonNullable<KernelCall["tile"]>, total: number, u0: number, 
   return out;
 }
 
+/** Ranges (offset, bytes) as pieces: equal ranges at equal distances become one strided piece. */
+function strided(rs: Array<[number, number]>): Array<{ address: number; bytes: number; count: number; stride: number }> {
+  if (rs.length > 1 && rs.every(([o, n], k) => n === rs[0][1] && o - rs[0][0] === k * (rs[1][0] - rs[0][0])) && rs[1][0] - rs[0][0] >= rs[0][1])
+    return [{ address: rs[0][0], bytes: rs[0][1], count: rs.length, stride: rs[1][0] - rs[0][0] }];
+  return rs.map(([o, n]) => ({ address: o, bytes: n, count: 1, stride: 0 }));
+}
+
 export function planTasks(g: Graph, plan: MemoryPlan, arenaBase: number, layers: LayerCode[], opts: IntermittentOptions): IntermittentPlan {
   if (!(opts.taskInstructions >= 1)) bad(`--task-instructions ${opts.taskInstructions}: expected a whole number >= 1`);
   const tasks: Task[] = [];
@@ -161,7 +171,7 @@ export function planTasks(g: Graph, plan: MemoryPlan, arenaBase: number, layers:
 
   for (const name of g.inputs) {
     const { slot, address } = slotOf(name);
-    pieces.push({ tensor: name, address, bytes: tensorBytes(name), task: -1, last: 0 });
+    pieces.push({ tensor: name, address, bytes: tensorBytes(name), count: 1, stride: 0, task: -1, last: 0 });
     lastLayer.push(slot.last);
   }
   for (const lc of layers) {
@@ -192,14 +202,14 @@ export function planTasks(g: Graph, plan: MemoryPlan, arenaBase: number, layers:
           const call = tileCall(c!, u0, u1, r0, r1);
           const fetch: KernelCall = { layer: lc.layer, kernel: TILE_ARGS, args: [4 * varying(c!).length] };
           const mine: number[] = [];
-          for (const [off, len] of tileOut(c!.tile!, total, u0, u1, r0, r1)) {
-            pieces.push({ tensor: out, address: address + off, bytes: len, task: tasks.length, last: 0 });
+          for (const r of strided(tileOut(c!.tile!, total, u0, u1, r0, r1))) {
+            pieces.push({ tensor: out, address: address + r.address, bytes: r.bytes, count: r.count, stride: r.stride, task: tasks.length, last: 0 });
             lastLayer.push(slot.last);
             mine.push(pieces.length - 1);
           }
           if (st) {
             // the state after this tile: read by the next one only
-            pieces.push({ tensor: `${out}#state`, address: buffers![tile % nbuf], bytes: st.bytes, task: tasks.length, last: 0 });
+            pieces.push({ tensor: `${out}#state`, address: buffers![tile % nbuf], bytes: st.bytes, count: 1, stride: 0, task: tasks.length, last: 0 });
             lastLayer.push(-1);
             mine.push(pieces.length - 1);
             lastTask.set(pieces.length - 1, tile + 1 < n ? tasks.length + 1 : tasks.length);
@@ -212,7 +222,7 @@ export function planTasks(g: Graph, plan: MemoryPlan, arenaBase: number, layers:
     const mine: number[] = [];
     for (const out of outs) {
       const { slot, address } = slotOf(out);
-      pieces.push({ tensor: out, address, bytes: tensorBytes(out), task: tasks.length, last: 0 });
+      pieces.push({ tensor: out, address, bytes: tensorBytes(out), count: 1, stride: 0, task: tasks.length, last: 0 });
       lastLayer.push(slot.last);
       mine.push(pieces.length - 1);
     }
@@ -227,11 +237,13 @@ export function planTasks(g: Graph, plan: MemoryPlan, arenaBase: number, layers:
     return t;
   };
   pieces.forEach((p, i) => { p.last = lastTask.get(i) ?? Math.max(p.task, lastTaskOf(lastLayer[i])); });
+  const spans = (q: Piece) => Array.from({ length: q.count }, (_, k): [number, number] => [q.address + k * q.stride, q.address + k * q.stride + q.bytes]);
+  const overlap = (a: Piece, b: Piece) => spans(a).some(([a0, a1]) => spans(b).some(([b0, b1]) => b0 < a1 && a0 < b1));
   for (const [t, task] of tasks.entries())
     for (const pi of task.pieces) {
       const a = pieces[pi];
       for (const b of pieces)
-        if (b.task < t && b.address < a.address + a.bytes && a.address < b.address + b.bytes) task.war = Math.max(task.war, b.last);
+        if (b.task < t && b.last > task.war && overlap(a, b)) task.war = b.last;
     }
   // what each task reads: the pieces of its layer's run-time inputs (a tensor's pieces are
   // contiguous: its writer's tasks push them in order)
@@ -369,8 +381,9 @@ export function intermittentSource(p: IntermittentPlan, mark: string): string[] 
     `const CK: usize = ${p.recordAddress};`,
     `const CK_TASKS: i32 = ${T};`,
     `const CK_NPIECES: i32 = ${NP};`,
-    "// pieces: address, bytes, task that writes it (-1: an input), last task that needs it (the task count: an output)",
-    `const CK_PIECES: usize = memory.data<i32>([${p.pieces.flatMap((q) => [q.address, q.bytes, q.task, q.last]).join(", ")}]);`,
+    "// pieces: address, bytes, task that writes it (-1: an input), last task that needs it (the task count: an output),",
+    "// ranges (of `bytes` each), the bytes from one range to the next; two words of padding",
+    `const CK_PIECES: usize = memory.data<i32>([${p.pieces.flatMap((q) => [q.address, q.bytes, q.task, q.last, q.count, q.stride, 0, 0]).join(", ")}]);`,
     "// first piece of each task, then the piece count (pieces before the first task's are the inputs)",
     `const CK_FIRST: usize = memory.data<i32>([${first.join(", ")}]);`,
     ...(tables.length ? ["// tiles of the layers that split: units u0 .. u1, rows r0 .. r1", ...tables] : []),
@@ -384,7 +397,7 @@ export function intermittentSource(p: IntermittentPlan, mark: string): string[] 
     "// per task: the latest earlier task that reads bytes it writes (-1: none)",
     `const CK_WAR: usize = memory.data<i32>([${p.tasks.map((t) => t.war).join(", ")}]);`,
     "// the ranges the host must persist after the last call, in order: address, bytes",
-    `const CK_DIRTY: usize = memory.data<i32>([${new Array(2 * (NP + 4)).fill(0).join(", ")}]);`,
+    `const CK_DIRTY: usize = memory.data(${8 * (p.pieces.reduce((a, q) => a + q.count, 0) + 4)});`,
     "let ck_dirty_n: i32 = 0;",
     "/** The next task to run; -1 until begin() or resume() since the last reset. */",
     "let ck_next: i32 = -1;",
@@ -401,6 +414,24 @@ export function intermittentSource(p: IntermittentPlan, mark: string): string[] 
     "  ck_dirty_n++;",
     "}",
     "",
+    "/** Hashes piece i into the record and lists its ranges as dirty. */",
+    "function ck_seal_piece(i: i32): void {",
+    "  const e = CK_PIECES + (<usize>i << 5);",
+    "  let a = <usize>load<i32>(e);",
+    "  const b = <usize>load<i32>(e, 4), n = load<i32>(e, 16), d = <usize>load<i32>(e, 20);",
+    "  ck_seal(CK, i, a, b, n, d);",
+    "  for (let k = 0; k < n; k++) {",
+    "    ck_dirty(a, <i32>b);",
+    "    a += d;",
+    "  }",
+    "}",
+    "",
+    "/** Whether piece i still has the hash it was sealed with. */",
+    "function ck_intact(i: i32): bool {",
+    "  const e = CK_PIECES + (<usize>i << 5);",
+    "  return ck_check(CK, i, <usize>load<i32>(e), <usize>load<i32>(e, 4), load<i32>(e, 16), <usize>load<i32>(e, 20));",
+    "}",
+    "",
     "/**",
     " * Commits progress up to task n: hashes the outputs of the tasks since the last commit that",
     " * a task from n on still reads, lists them, their hashes and the record slot as dirty.",
@@ -408,11 +439,9 @@ export function intermittentSource(p: IntermittentPlan, mark: string): string[] 
     "function ck_commit_to(n: i32): void {",
     "  const p0 = load<i32>(CK_FIRST + (<usize>ck_done << 2)), p1 = load<i32>(CK_FIRST + (<usize>n << 2));",
     "  for (let i = p0; i < p1; i++) {",
-    "    const e = CK_PIECES + (<usize>i << 4);",
+    "    const e = CK_PIECES + (<usize>i << 5);",
     "    if (load<i32>(e, 12) < n) continue; // read by no task from n on",
-    "    const a = <usize>load<i32>(e), b = <usize>load<i32>(e, 4);",
-    "    ck_seal(CK, i, a, b);",
-    "    ck_dirty(a, <i32>b);",
+    "    ck_seal_piece(i);",
     "  }",
     "  if (p1 > p0) ck_dirty(CK + CK_SLOTS + (<usize>p0 << 2), (p1 - p0) << 2);",
     "  ck_dirty(ck_commit(CK, n, ck_id()), 16);",
@@ -427,8 +456,7 @@ export function intermittentSource(p: IntermittentPlan, mark: string): string[] 
     "    if (load<u8>(CK_SEEN + <usize>r) != 0 || load<i32>(g, 8) >= ck_from) continue;",
     "    const i1 = load<i32>(g, 4);",
     "    for (let i = load<i32>(g); i < i1; i++) {",
-    "      const e = CK_PIECES + (<usize>i << 4);",
-    "      if (load<i32>(e, 8) < ck_from && !ck_check(CK, i, <usize>load<i32>(e), <usize>load<i32>(e, 4))) return false;",
+    "      if (load<i32>(CK_PIECES + (<usize>i << 5), 8) < ck_from && !ck_intact(i)) return false;",
     "    }",
     "    store<u8>(CK_SEEN + <usize>r, 1);",
     "  }",
@@ -443,8 +471,7 @@ export function intermittentSource(p: IntermittentPlan, mark: string): string[] 
     "  ck_from = -1;",
     "  ck_next = -1;",
     `  for (let i = 0; i < ${inputs}; i++) {`,
-    "    const e = CK_PIECES + (<usize>i << 4);",
-    "    if (!ck_check(CK, i, <usize>load<i32>(e), <usize>load<i32>(e, 4))) return -2;",
+    "    if (!ck_intact(i)) return -2;",
     "  }",
     "  ck_dirty(ck_commit(CK, 0, ck_id()), 16);",
     "  ck_restarts++;",
@@ -481,10 +508,7 @@ export function intermittentSource(p: IntermittentPlan, mark: string): string[] 
     "  ck_read(CK);",
     "  ck_dirty_n = 0;",
     `  for (let i = 0; i < ${inputs}; i++) {`,
-    "    const e = CK_PIECES + (<usize>i << 4);",
-    "    const a = <usize>load<i32>(e), b = <usize>load<i32>(e, 4);",
-    "    ck_seal(CK, i, a, b);",
-    "    ck_dirty(a, <i32>b);",
+    "    ck_seal_piece(i);",
     "  }",
     `  ck_dirty(CK + CK_SLOTS, ${inputs * 4});`,
     "  ck_dirty(ck_commit(CK, 0, id), 16);",
@@ -509,9 +533,9 @@ export function intermittentSource(p: IntermittentPlan, mark: string): string[] 
     `  memory.fill(CK_SEEN, 0, ${Math.max(1, rangeRows.length / 4)});`,
     `  for (let k = 0; k < ${p.eager.length}; k++) {`,
     "    const i = load<i32>(CK_EAGER + (<usize>k << 2));",
-    "    const e = CK_PIECES + (<usize>i << 4);",
+    "    const e = CK_PIECES + (<usize>i << 5);",
     "    const w = load<i32>(e, 8), last = load<i32>(e, 12);",
-    "    if (w < t && t <= last && !ck_check(CK, i, <usize>load<i32>(e), <usize>load<i32>(e, 4))) return w < 0 ? -2 : ck_restart();",
+    "    if (w < t && t <= last && !ck_intact(i)) return w < 0 ? -2 : ck_restart();",
     "  }",
     "  ck_next = t;",
     "  ck_done = t;",

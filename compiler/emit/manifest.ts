@@ -105,7 +105,8 @@ export interface IntermittentInfo {
   protocol: string;
   /** Per task: its layer and tile, MACs, estimated wasm instructions (the layer's measured count, shared), pieces written, and the latest earlier task reading what it overwrites. */
   tasks: Array<{ layer: number; tile: number; tiles: number; macs: number; instructions: number; pieces: number[]; war: number }>;
-  pieces: Array<{ tensor: string; address: number; bytes: number; task: number; last: number }>;
+  /** `count` ranges of `bytes` each, `stride` bytes apart from `address`; the task that writes it (-1: an input) and the last that reads it (the task count: an output). */
+  pieces: Array<{ tensor: string; address: number; bytes: number; count: number; stride: number; task: number; last: number }>;
 }
 
 export function layerTable(g: Graph, plan: MemoryPlan, em?: Pick<Emitted, "calls" | "layerBytes">): LayerInfo[] {

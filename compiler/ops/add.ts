@@ -20,7 +20,7 @@ import { numel, type Value } from "../ir/graph.js";
 import { clamp, mbqm, qFmt, qStorage, quantizeMultiplier } from "../ir/fixedpoint.js";
 import type { OpDef } from "./types.js";
 import { actBounds, actFixedBounds, actQBounds, broadcastBinary, f32, outT } from "./util.js";
-import { binaryInfer, binaryNormalize, binaryRef, binaryPlan, operandB, planArgs, tensorQuant } from "./binary.js";
+import { binaryInfer, binaryNormalize, binaryRef, binaryPlan, elementTiles, operandB, planArgs, tensorQuant } from "./binary.js";
 
 export const LEFT_SHIFT = 20;
 
@@ -68,12 +68,13 @@ export const Add: OpDef = {
     const q = node.q;
     if (q?.fixed) {
       const F = qFmt(q.fixed.m, q.fixed.f);
-      e.call("add", qStorage(F) === "int8" ? "add_q8" : "add_q16", [...io, F.lo, F.hi, q.qmin, q.qmax]);
+      const int8 = qStorage(F) === "int8";
+      e.call("add", int8 ? "add_q8" : "add_q16", [...io, F.lo, F.hi, q.qmin, q.qmax], elementTiles(io, int8 ? 1 : 2));
     } else if (!q) {
       const { min, max } = actBounds(node);
-      e.call("add", "add_f32", [...io, f32(min), f32(max)]);
+      e.call("add", "add_f32", [...io, f32(min), f32(max)], elementTiles(io, 4));
     } else {
-      e.call("add", "add_s8", [...io, q.za, q.zb, q.zy, q.ma, q.sha, q.mb, q.shb, q.mo, q.sho, q.qmin, q.qmax]);
+      e.call("add", "add_s8", [...io, q.za, q.zb, q.zy, q.ma, q.sha, q.mb, q.shb, q.mo, q.sho, q.qmin, q.qmax], elementTiles(io, 1));
     }
   },
   macs: (node, g) => numel(outT(g, node).shape),

@@ -17,7 +17,7 @@
  */
 import { bad } from "../util/errors.js";
 import { numel, tensor, type Graph, type Node, type Value } from "../ir/graph.js";
-import type { EmitCtx, OutType } from "./types.js";
+import type { EmitCtx, OutType, TileSpec } from "./types.js";
 import { actBounds, bcastStrides, broadcastBinary, broadcastShape, clampF, fr, inT, requireFloat, where } from "./util.js";
 
 export const MAX_RANK = 6;
@@ -55,6 +55,17 @@ export function planArgs(e: EmitCtx, hint: string, plan: number[] | undefined): 
   const rows = D[0] * D[1] * D[2] * D[3] * D[4];
   const walk = rows > 1 ? e.data(hint, "int32", [...D.slice(1, 5), ...A.slice(0, 5), ...B.slice(0, 5)]) : "0";
   return [walk, rows, D[5], A[5], B[5]];
+}
+
+/**
+ * How --intermittent splits a broadcast binary call [a, b, y, walk, rows, n, ia, ib, ...]
+ * of `S`-byte elements: by element ranges, when nothing broadcasts (one row, both operands
+ * full); else it stays whole.
+ */
+export function elementTiles(io: Array<string | number>, S: number): TileSpec | undefined {
+  const [, , , , rows, n, ia, ib] = io;
+  if (rows !== 1 || ia === 0 || ib === 0 || typeof n !== "number" || n < 2) return undefined;
+  return { units: n, bumps: [[0, S], [1, S], [2, S]], count: [5, 1, n], outPerUnit: S };
 }
 
 /** Reads opset 1-6 legacy broadcasting (broadcast, axis) into attrs.bshape; drops legacy attrs. */

@@ -13,7 +13,7 @@ import { numel, type Value } from "../ir/graph.js";
 import { clamp, mbqm, quantizeMultiplier } from "../ir/fixedpoint.js";
 import type { OpDef } from "./types.js";
 import { actBounds, actQBounds, broadcastBinary, f32, outT } from "./util.js";
-import { binaryInfer, binaryNormalize, binaryRef, binaryPlan, operandB, planArgs, tensorQuant } from "./binary.js";
+import { binaryInfer, binaryNormalize, binaryRef, binaryPlan, elementTiles, operandB, planArgs, tensorQuant } from "./binary.js";
 
 export const Mul: OpDef = {
   op: "Mul",
@@ -42,9 +42,9 @@ export const Mul: OpDef = {
     const q = node.q;
     if (!q) {
       const { min, max } = actBounds(node);
-      e.call("mul", "mul_f32", [...io, f32(min), f32(max)]);
+      e.call("mul", "mul_f32", [...io, f32(min), f32(max)], elementTiles(io, 4));
     } else {
-      e.call("mul", "mul_s8", [...io, q.za, q.zb, q.zy, q.m, q.sh, q.qmin, q.qmax]);
+      e.call("mul", "mul_s8", [...io, q.za, q.zb, q.zy, q.m, q.sh, q.qmin, q.qmax], elementTiles(io, 1));
     }
   },
   macs: (node, g) => numel(outT(g, node).shape),

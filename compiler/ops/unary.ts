@@ -19,7 +19,7 @@
 import { bad } from "../util/errors.js";
 import { makeValue, numel, tensor, type Graph, type Node } from "../ir/graph.js";
 import { clamp, qAct, qFmt, qStorage, roundHalfAway, type QAct, type QFmt } from "../ir/fixedpoint.js";
-import type { OpDef } from "./types.js";
+import type { OpDef, TileSpec } from "./types.js";
 import { inT, mapValue, requireFloat, where } from "./util.js";
 
 export interface Activation {
@@ -94,15 +94,17 @@ export function activation(a: Activation): OpDef {
       const x = e.addr(node.inputs[0]), y = e.addr(node.outputs[0]);
       const n = numel(tensor(e.g, node.outputs[0]).shape);
       const q = node.q;
+      // --intermittent splits the call by element ranges (S: bytes of an element, in and out)
+      const tile = (S: number): TileSpec | undefined => n >= 2 ? { units: n, bumps: [[0, S], [1, S]], count: [2, 1, n], outPerUnit: S } : undefined;
       if (q?.fixed && !q.table) {
         const F = qFmt(q.fixed.m, q.fixed.f), act = q.act as QAct;
-        if (act.kind === "hsig") e.call("unary", "hsig_q16", [x, y, n, F.f, F.lo, F.hi]);
-        else e.call("unary", "clamp_q16", [x, y, n, act.lo, act.hi, F.lo, F.hi]);
+        if (act.kind === "hsig") e.call("unary", "hsig_q16", [x, y, n, F.f, F.lo, F.hi], tile(2));
+        else e.call("unary", "clamp_q16", [x, y, n, act.lo, act.hi, F.lo, F.hi], tile(2));
       } else if (q) {
-        e.call("unary", "lut_s8", [x, y, n, e.data(`${a.op.toLowerCase()}_lut`, "int8", q.table as number[])]);
+        e.call("unary", "lut_s8", [x, y, n, e.data(`${a.op.toLowerCase()}_lut`, "int8", q.table as number[])], tile(1));
       } else {
         const k = a.kernel(node);
-        e.call("unary", k.fn, [x, y, n, ...k.args]);
+        e.call("unary", k.fn, [x, y, n, ...k.args], tile(4));
       }
     },
     macs: () => 0,

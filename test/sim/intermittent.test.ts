@@ -17,6 +17,7 @@ import { readNpy } from "../../compiler/util/npy.js";
 import { makeValue, type Value } from "../../compiler/ir/graph.js";
 import type { Manifest } from "../../compiler/emit/manifest.js";
 import { rng } from "../helpers/random.js";
+import { writeModel } from "../helpers/build-onnx.js";
 import { profileModule } from "../../targets/profile/dynamic.js";
 import { instructions } from "../../targets/profile/instrument.js";
 
@@ -117,6 +118,27 @@ describe("checkpointed inference (--intermittent)", () => {
         expect(hostRun(c, xs[0], []).outputs).toEqual(want[0]);
       }
     }
+  });
+
+  it("element-wise layers split by element ranges (Add, Mul, a unary op); the answer is the plain module's, also under cuts", async () => {
+    const file = writeModel({
+      inputs: [{ name: "x", shape: [1, 8, 50] }], outputs: ["y"],
+      nodes: [
+        { op: "Sigmoid", inputs: ["x"], outputs: ["s"], name: "sig" },
+        { op: "Mul", inputs: ["x", "s"], outputs: ["m"], name: "mul" },
+        { op: "Add", inputs: ["m", "x"], outputs: ["y"], name: "add" },
+      ],
+    }, "ck-elementwise");
+    const plain = await compileModel(file, {});
+    const pm = await instantiate(plain.wasm, plain.manifest);
+    const r = rng(17);
+    const x = [makeValue("float32", [1, 8, 50], Array.from({ length: 400 }, () => 4 * r() - 2))];
+    const want = bytesOf(plain.manifest, runRaw(pm, x));
+    const c = await compileModel(file, { intermittent: { tasks: "tile", taskInstructions: 300 } });
+    const ck = c.manifest.intermittent!;
+    for (const l of [0, 1, 2]) expect(ck.tasks.filter((t) => t.layer === l).length, `layer ${l} splits`).toBeGreaterThan(2);
+    expect(bytesOf(c.manifest, runRaw(await instantiate(c.wasm, c.manifest), x))).toEqual(want);
+    for (let k = 0; k < 10; k++) expect(hostRun(c, x, [Math.floor(r() * 1500), Math.floor(r() * 1500)], { defer: k % 2 === 1 }).outputs).toEqual(want);
   });
 
   it("a power failure at every byte the host persists never changes the answer (cancer-mlp, int8, per task)", async () => {
