@@ -97,6 +97,8 @@ export interface IntermittentPlan {
   recordBytes: number;
   /** Pieces resume() checks at once (inputs, graph outputs, and any piece no later task's reads cover); the others are checked by the first task that reads them after a reset. */
   eager: number[];
+  /** Outputs of split layers with a hash of the whole tensor (after the pieces' hashes). */
+  wholes: WholeTensor[];
 }
 
 const up16 = (n: number) => Math.ceil(n / 16) * 16;
@@ -265,9 +267,34 @@ export function planTasks(g: Graph, plan: MemoryPlan, arenaBase: number, layers:
   }
   const inputs = g.inputs.length;
   const eager = pieces.flatMap((p, i) => i < inputs || p.last >= tasks.length || !tasks[p.last].reads.some(([a, b]) => a <= i && i < b) ? [i] : []);
+  // the outputs of split layers also get one hash over the whole tensor, sealed with the
+  // commit of their last tile (which first checks the tiles restored from before a reset): a
+  // later task then checks the tensor in one pass instead of tile by tile
+  const wholes: WholeTensor[] = [];
+  for (const [name, [p0, p1]] of range) {
+    if (p1 - p0 < 2 || broken.has(name) || pieces[p0].task < 0) continue;
+    const first = pieces[p0], lastPiece = pieces[p1 - 1];
+    const span = lastPiece.address + (lastPiece.count - 1) * lastPiece.stride + lastPiece.bytes - first.address;
+    if (span !== tensorBytes(name)) continue;
+    const last = lastPiece.task, needed = Math.max(...pieces.slice(p0, p1).map((q) => q.last));
+    wholes.push({ tensor: name, address: first.address, bytes: span, task: last, last: needed, pieces: [p0, p1] });
+    tasks[last].reads.push([p0, p1]);
+  }
   const recordAddress = up16(stateEnd);
-  const recordBytes = 32 + 4 * pieces.length;
-  return { grain: opts.tasks, layout: opts.layout, taskInstructions: opts.taskInstructions, tasks, pieces, nvBase: arenaBase, nvBytes: recordAddress + recordBytes - arenaBase, recordAddress, recordBytes, eager };
+  const recordBytes = 32 + 4 * (pieces.length + wholes.length);
+  return { grain: opts.tasks, layout: opts.layout, taskInstructions: opts.taskInstructions, tasks, pieces, wholes, nvBase: arenaBase, nvBytes: recordAddress + recordBytes - arenaBase, recordAddress, recordBytes, eager };
+}
+
+/** A split layer's output, hashed whole once its last tile commits (hash i of the record: the piece count + its index). */
+export interface WholeTensor {
+  tensor: string;
+  address: number;
+  bytes: number;
+  /** Its last tile's task, and the last task that reads it. */
+  task: number;
+  last: number;
+  /** Its pieces, [first, end). */
+  pieces: [number, number];
 }
 
 export interface TileGroup {
@@ -328,15 +355,26 @@ export function intermittentSource(p: IntermittentPlan, mark: string): string[] 
   // come from a table, rows padded to a power of two so that no multiply addresses them
   const groups = tileGroups(p);
   // read ranges: one list per layer, shared by its tasks
-  const rangeRows: number[] = [], taskRanges: number[] = [];
-  const layerRanges = new Map<number, [number, number]>();
+  // read ranges: one entry per distinct range (its check flag is shared by every task that
+  // reads it), and per distinct list of ranges a slice of CK_RANGE_LIST
+  const rangeRows: number[] = [], rangeList: number[] = [], taskRanges: number[] = [];
+  const entry = new Map<string, number>(), lists = new Map<string, [number, number]>();
   for (const t of p.tasks) {
-    let lr = layerRanges.get(t.layer);
+    const key = JSON.stringify(t.reads);
+    let lr = lists.get(key);
     if (!lr) {
-      const r0 = rangeRows.length / 4;
-      for (const [a, b] of t.reads) rangeRows.push(a, b, Math.min(...p.pieces.slice(a, b).map((q) => q.task)), 0);
-      lr = [r0, rangeRows.length / 4];
-      layerRanges.set(t.layer, lr);
+      const l0 = rangeList.length;
+      for (const [a, b] of t.reads) {
+        let r = entry.get(`${a},${b}`);
+        if (r === undefined) {
+          r = rangeRows.length / 4;
+          entry.set(`${a},${b}`, r);
+          rangeRows.push(a, b, Math.min(...p.pieces.slice(a, b).map((q) => q.task)), p.wholes.findIndex((w) => w.pieces[0] === a && w.pieces[1] === b));
+        }
+        rangeList.push(r);
+      }
+      lr = [l0, rangeList.length];
+      lists.set(key, lr);
     }
     taskRanges.push(...lr);
   }
@@ -387,9 +425,15 @@ export function intermittentSource(p: IntermittentPlan, mark: string): string[] 
     "// first piece of each task, then the piece count (pieces before the first task's are the inputs)",
     `const CK_FIRST: usize = memory.data<i32>([${first.join(", ")}]);`,
     ...(tables.length ? ["// tiles of the layers that split: units u0 .. u1, rows r0 .. r1", ...tables] : []),
-    "// per task: its ranges of read pieces in CK_RANGES, [first, end); CK_RANGES: first piece, end, earliest writer",
+    "// per task: its read ranges, [first, end) of CK_RANGE_LIST (indices into CK_RANGES); CK_RANGES: first piece, end,",
+    "// earliest writer, index in CK_WHOLES of the tensor hashed whole (-1: none)",
     `const CK_TASK_RANGES: usize = memory.data<i32>([${taskRanges.join(", ")}]);`,
+    `const CK_RANGE_LIST: usize = memory.data<i32>([${rangeList.length ? rangeList.join(", ") : "0"}]);`,
     `const CK_RANGES: usize = memory.data<i32>([${rangeRows.length ? rangeRows.join(", ") : "0, 0, 0, 0"}]);`,
+    "// split layers' outputs hashed whole: address, bytes, its last tile's task, the last task that reads it (hash CK_NPIECES + i)",
+    `const CK_WHOLES: usize = memory.data<i32>([${p.wholes.length ? p.wholes.flatMap((w) => [w.address, w.bytes, w.task, w.last]).join(", ") : "0, 0, 0, 0"}]);`,
+    "// per task: the index in CK_WHOLES of the tensor it completes (-1: none)",
+    `const CK_WHOLE_AT: usize = memory.data<i32>([${p.tasks.map((_, t) => p.wholes.findIndex((w) => w.task === t)).join(", ")}]);`,
     "// volatile: the read ranges checked since the last resume()",
     `const CK_SEEN: usize = memory.data(${Math.max(1, rangeRows.length / 4)});`,
     "// the pieces resume() checks at once: inputs, outputs, pieces no later task's reads cover",
@@ -397,7 +441,7 @@ export function intermittentSource(p: IntermittentPlan, mark: string): string[] 
     "// per task: the latest earlier task that reads bytes it writes (-1: none)",
     `const CK_WAR: usize = memory.data<i32>([${p.tasks.map((t) => t.war).join(", ")}]);`,
     "// the ranges the host must persist after the last call, in order: address, bytes",
-    `const CK_DIRTY: usize = memory.data(${8 * (p.pieces.reduce((a, q) => a + q.count, 0) + 4)});`,
+    `const CK_DIRTY: usize = memory.data(${8 * (p.pieces.reduce((a, q) => a + q.count, 0) + p.wholes.length + 4)});`,
     "let ck_dirty_n: i32 = 0;",
     "/** The next task to run; -1 until begin() or resume() since the last reset. */",
     "let ck_next: i32 = -1;",
@@ -444,19 +488,37 @@ export function intermittentSource(p: IntermittentPlan, mark: string): string[] 
     "    ck_seal_piece(i);",
     "  }",
     "  if (p1 > p0) ck_dirty(CK + CK_SLOTS + (<usize>p0 << 2), (p1 - p0) << 2);",
+    ...(p.wholes.length ? [
+      "  // the split layers completed by these tasks whose outputs a task from n on reads: hashed whole",
+      "  for (let t = ck_done; t < n; t++) {",
+      "    const j = load<i32>(CK_WHOLE_AT + (<usize>t << 2));",
+      "    if (j < 0) continue;",
+      "    const q = CK_WHOLES + (<usize>j << 4);",
+      "    if (load<i32>(q, 12) < n) continue;",
+      "    ck_seal(CK, CK_NPIECES + j, <usize>load<i32>(q), <usize>load<i32>(q, 4), 1, 0);",
+      "    ck_dirty(CK + CK_SLOTS + (<usize>(CK_NPIECES + j) << 2), 4);",
+      "  }",
+    ] : []),
     "  ck_dirty(ck_commit(CK, n, ck_id()), 16);",
     "  ck_done = n;",
     "}",
     "",
     "/** Checks the pieces from before the reset that task t reads and no task has checked since: false when one differs. */",
     "function ck_verify(t: i32): bool {",
-    "  const r1 = load<i32>(CK_TASK_RANGES + (<usize>t << 3), 4);",
-    "  for (let r = load<i32>(CK_TASK_RANGES + (<usize>t << 3)); r < r1; r++) {",
+    "  const l1 = load<i32>(CK_TASK_RANGES + (<usize>t << 3), 4);",
+    "  for (let l = load<i32>(CK_TASK_RANGES + (<usize>t << 3)); l < l1; l++) {",
+    "    const r = load<i32>(CK_RANGE_LIST + (<usize>l << 2));",
     "    const g = CK_RANGES + (<usize>r << 4);",
     "    if (load<u8>(CK_SEEN + <usize>r) != 0 || load<i32>(g, 8) >= ck_from) continue;",
-    "    const i1 = load<i32>(g, 4);",
-    "    for (let i = load<i32>(g); i < i1; i++) {",
-    "      if (load<i32>(CK_PIECES + (<usize>i << 5), 8) < ck_from && !ck_intact(i)) return false;",
+    "    const wh = load<i32>(g, 12);",
+    "    if (wh >= 0 && load<i32>(CK_WHOLES + (<usize>wh << 4), 8) < ck_from) {",
+    "      // complete before the reset: its whole-tensor hash, in one pass",
+    "      const q = CK_WHOLES + (<usize>wh << 4);",
+    "      if (!ck_check(CK, CK_NPIECES + wh, <usize>load<i32>(q), <usize>load<i32>(q, 4), 1, 0)) return false;",
+    "    } else {",
+    "      const i1 = load<i32>(g, 4);",
+    "      for (let i = load<i32>(g); i < i1; i++)",
+    "        if (load<i32>(CK_PIECES + (<usize>i << 5), 8) < ck_from && !ck_intact(i)) return false;",
     "    }",
     "    store<u8>(CK_SEEN + <usize>r, 1);",
     "  }",

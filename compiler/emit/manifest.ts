@@ -107,6 +107,8 @@ export interface IntermittentInfo {
   tasks: Array<{ layer: number; tile: number; tiles: number; macs: number; instructions: number; pieces: number[]; war: number }>;
   /** `count` ranges of `bytes` each, `stride` bytes apart from `address`; the task that writes it (-1: an input) and the last that reads it (the task count: an output). */
   pieces: Array<{ tensor: string; address: number; bytes: number; count: number; stride: number; task: number; last: number }>;
+  /** Outputs of split layers that also get a hash of the whole tensor (record hash pieces.length + i), sealed by the commit of their last tile `task`. */
+  wholes: Array<{ tensor: string; address: number; bytes: number; task: number; last: number }>;
 }
 
 export function layerTable(g: Graph, plan: MemoryPlan, em?: Pick<Emitted, "calls" | "layerBytes">): LayerInfo[] {
@@ -191,5 +193,6 @@ function intermittentInfo(p: IntermittentPlan): IntermittentInfo {
     protocol: INTERMITTENT_PROTOCOL,
     tasks: p.tasks.map((t) => ({ layer: t.layer, tile: t.tile, tiles: t.tiles, macs: t.macs, instructions: t.instructions, pieces: t.pieces, war: t.war })),
     pieces: p.pieces.map((q) => ({ ...q })),
+    wholes: p.wholes.map(({ tensor, address, bytes, task, last }) => ({ tensor, address, bytes, task, last })),
   };
 }

@@ -146,6 +146,8 @@ export async function simulator(wasm: Uint8Array, manifest: Manifest, target: Ta
 
   /** Per-task cycles of a steady run with a commit after every task: the module's, and the host's persist (the energy policy's estimates). */
   let taskCycles: number[] | undefined, taskPersist: number[] | undefined;
+  /** Per task: the module's cycles of its commit (a steady run with commits, less one without: the hashing a deferred commit still owes). */
+  let commitCycles: number[] | undefined;
 
   function simulate(inputs: Value[], opts: SimOptions, measure = false): SimResult {
     if (!(opts.nvCyclesPerByte >= 0) || !Number.isFinite(opts.nvCyclesPerByte)) bad(`--nv-cycles-per-byte ${opts.nvCyclesPerByte}: expected a number >= 0`);
@@ -161,7 +163,7 @@ export async function simulator(wasm: Uint8Array, manifest: Manifest, target: Ta
     let progress = 0, progressAt = -1, stuck = 0;
     const costs: number[] = measure ? new Array(T).fill(0) : [], pcosts: number[] = measure ? new Array(T).fill(0) : [];
     if (opts.policy === "energy" && power.kind === "random") bad("--policy energy reads the energy left in a capacitor; random failures give it nothing to read: use --capacitor, or --policy every");
-    let pending = 0; // the energy policy's estimate of the persist a deferred commit owes
+    let pending = 0; // the energy policy's estimate of what a deferred commit owes: its hashing and persist
     for (;;) {
       // one power-on: the cycles available until the next failure
       let left = Infinity;
@@ -233,11 +235,14 @@ export async function simulator(wasm: Uint8Array, manifest: Manifest, target: Ta
           }
           if (opts.policy === "energy" && task < T && power.kind === "harvest") {
             // commit after this task unless the energy left also covers the next one and a
-            // commit after it (with 10% to spare): HAWAII-like, from the steady run's costs
+            // commit after it (with 10% to spare): HAWAII-like, from the steady run's costs.
+            // Also commit when a full capacitor would not cover the next task and the commit
+            // deferred past it: sleeping could not make that affordable.
             const c = taskCycles!, p = taskPersist!;
             const next = task + 1 < T ? c[task + 1] + p[task + 1] : 0;
             const need = c[task] + pending + p[task] + next;
-            commit = left - spent() - need - 0.1 * (c[task] + next) < 0 ? 1 : 0;
+            const full = power.capacitor.usableJoules / eCycle;
+            commit = left - spent() - need - 0.1 * (c[task] + next) < 0 || 1.2 * (pending + p[task] + next) > full ? 1 : 0;
           } else if (opts.policy === "energy") commit = 0;
           const before = fuel.value as number, hostBefore = host;
           arm();
@@ -245,7 +250,7 @@ export async function simulator(wasm: Uint8Array, manifest: Manifest, target: Ta
           persist();
           if (measure && task < T) { costs[task] += (fuel.value as number) - before; pcosts[task] += host - hostBefore; }
           // what a deferred commit will persist (an over-estimate when the module committed by itself)
-          pending = commit ? 0 : pending + (taskPersist?.[task] ?? 0);
+          pending = commit ? 0 : pending + (taskPersist?.[task] ?? 0) + (commitCycles?.[task] ?? 0);
           if (leftTasks === -2) { r.rebegins++; start(); continue; } // a corrupted piece, and the inputs too
           if (leftTasks < 0) internal("simulate: step() refused to run before resume()");
           if (commit) progress = Math.max(progress, ex.next_task());
@@ -291,7 +296,10 @@ export async function simulator(wasm: Uint8Array, manifest: Manifest, target: Ta
   }
 
   const measure = (inputs: Value[], nvCyclesPerByte: number) => {
+    simulate(inputs, { power: { kind: "steady" }, policy: "energy", nvCyclesPerByte }, true);
+    const bare = taskCycles!;
     simulate(inputs, { power: { kind: "steady" }, policy: "every", nvCyclesPerByte }, true);
+    commitCycles = taskCycles!.map((c, i) => Math.max(0, c - bare[i]));
     return taskCycles!.map((c, i) => c + taskPersist![i]);
   };
   return {

@@ -207,7 +207,10 @@ describe("checkpointed inference (--intermittent)", () => {
     const m = c.manifest, ck = m.intermittent!;
     expect(ck.region.base).toBe(m.memory.arenaBase);
     expect(ck.region.recordAddress).toBeGreaterThanOrEqual(m.memory.arenaBase + m.memory.arenaBytes);
-    expect(ck.region.recordBytes).toBe(32 + 4 * ck.pieces.length);
+    expect(ck.region.recordBytes).toBe(32 + 4 * (ck.pieces.length + ck.wholes.length));
+    // every split layer's output is also hashed whole (the tiles cover it)
+    expect(ck.wholes.length).toBeGreaterThan(0);
+    for (const w of ck.wholes) expect(ck.pieces.filter((p) => p.tensor === w.tensor).reduce((a, p) => a + p.bytes * p.count, 0)).toBe(w.bytes);
     expect(ck.region.base + ck.region.bytes).toBeLessThanOrEqual(m.memory.constantBase);
     // the tiles of a layer add up to its MACs; a layer splits when its measured instructions
     // exceed the target, into tiles of about the target (at most twice it, from the rounding of
@@ -285,14 +288,31 @@ describe("checkpointed inference (--intermittent)", () => {
     // task k reads the corrupted piece: the very first step restarts from task 0
     const a = run([read]);
     expect([a.next, a.restarts, a.codes[0], a.outputs]).toEqual([k, 1, ck.tasks.length, want]);
-    // resume() does not read it; layer 5's first task does, after layer 4's tasks ran
+    // resume() does not read it; layer 4's last tile does (it checks the layer's tiles from
+    // before the reset before their tensor is hashed whole), after the tiles between ran
     const b = run([later]);
     expect([b.next, b.restarts, b.outputs]).toEqual([k, 1, want]);
-    expect(b.codes.indexOf(ck.tasks.length)).toBe(l5 - k);
+    expect(b.codes.indexOf(ck.tasks.length)).toBe(l5 - 1 - k);
     // the same with the (dead) input corrupted too: the restart needs it, so the host is asked for it
     const cc = run([later, 0]);
     expect([cc.next, cc.rebegun, cc.restarts, cc.outputs]).toEqual([k, true, 0, want]);
-    expect(cc.codes[l5 - k]).toBe(-2);
+    expect(cc.codes[l5 - 1 - k]).toBe(-2);
+    // once layer 4 is complete before a reset, layer 5 checks its output by the whole-tensor hash
+    const nv1 = new Uint8Array(reg.bytes);
+    { const ex = fresh(); writeInputs(ex); ex.begin(1); persistAll(ex, nv1); for (let i = 0; i < l5; i++) { ex.step(1); persistAll(ex, nv1); } }
+    const whole = ck.wholes.find((w) => ck.tasks[w.task].layer === 4)!;
+    expect(whole.task).toBe(l5 - 1);
+    for (const flip of [later, -1]) {
+      const nv = nv1.slice();
+      if (flip >= 0) nv[ck.pieces[flip].address - reg.base] ^= 4;
+      else nv[reg.recordAddress - reg.base + 32 + 4 * (ck.pieces.length + ck.wholes.indexOf(whole))] ^= 1; // the whole-tensor hash itself
+      const ex = fresh();
+      new Uint8Array(ex.memory.buffer).set(nv, reg.base);
+      expect(ex.resume()).toBe(l5);
+      expect(ex.step(1), "the first task of layer 5 restarts").toBe(ck.tasks.length);
+      while (ex.step(1) > 0);
+      expect(m.outputs.map((io) => Array.from(new Uint8Array(ex.memory.buffer).slice(io.address, io.address + io.bytes)))).toEqual(want);
+    }
   });
 
   it("refusals", async () => {
