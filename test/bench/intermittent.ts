@@ -79,21 +79,27 @@ for (const ex of EXAMPLES) {
       }
       random = `${fmt(rc / SEEDS / base)}x (${fmt(rc / SEEDS / se.cycles)}x)`;
     } catch (e) {
-      random = `does not finish (${(e as Error).message.match(/task \d+ \(layer \d+\)/)?.[0] ?? (e as Error).message.slice(0, 60)} needs more than the gap)`;
+      random = `livelock at ${(e as Error).message.match(/task \d+ \(layer \d+\)/)?.[0] ?? (e as Error).message.slice(0, 60)}`;
       rf = NaN;
     }
     // a capacitor that holds 100,000 instructions' worth of energy between 3.0 and 1.8 V, a 1 mW harvester
     const joules = 100_000 * cpi * sim.joulesPerCycle;
     const cap = new Capacitor((2 * joules) / (3.0 ** 2 - 1.8 ** 2), 3.0, 1.8, 0, Infinity, `${((2 * joules) / (3.0 ** 2 - 1.8 ** 2) * 1e6).toFixed(2)}uF`);
     const harvest = parseHarvest("constant:1mW");
-    let ce = "", cn = "", cf = "";
+    let ce = "", cn = "", cf = "-";
+    const why = (e: unknown) => {
+      const m = (e as Error).message;
+      if (/power-ons in a row/.test(m)) return `livelock at ${m.match(/task \d+ \(layer \d+\)/)?.[0] ?? "a task"}`;
+      return `refused: ${m.match(/task \d+ \(layer \d+[^)]*\)[^:]*? needs [\d.]+ uJ/)?.[0] ?? m.slice(0, 60)}`;
+    };
     try {
       const a = run({ power: { kind: "harvest", capacitor: cap, harvest }, policy: "every", nvCyclesPerByte: NV });
+      cf = String(a.failures); ce = `${fmt(a.cycles / base)}x`;
+    } catch (e) { ce = why(e); }
+    try {
       const b = run({ power: { kind: "harvest", capacitor: cap, harvest }, policy: "energy", nvCyclesPerByte: NV });
-      cf = String(a.failures); ce = `${fmt(a.cycles / base)}x`; cn = `${fmt(b.cycles / base)}x (${b.sleeps} sleeps)`;
-    } catch (e) {
-      cf = "-"; ce = cn = `refused: ${(e as Error).message.replace(/^.*?: task/, "task").slice(0, 70)}`;
-    }
+      cn = `${fmt(b.cycles / base)}x (${b.failures} failures, ${b.sleeps} sleeps)`;
+    } catch (e) { cn = why(e); }
     rows.push([ex, grain, String(c.manifest.intermittent!.tasks.length), `${fmt(se.cycles / base, 3)}x`, `${fmt(sn.cycles / base, 3)}x`, Number.isNaN(rf) ? "-" : fmt(rf / SEEDS, 1), random, cf, ce, cn, String(se.persistBytes)]);
     console.error(`${ex} ${grain} done`);
   }
