@@ -45,7 +45,9 @@ export function emitHeader(m: Manifest): string {
     lines.push("", `/* --intermittent (${ck.grain}): the host keeps [PJ_NV_BASE, PJ_NV_BASE + PJ_NV_BYTES) across resets. */`);
     lines.push(`/* ${ck.protocol} */`);
     lines.push(`#define PJ_NV_BASE ${ck.region.base}u`, `#define PJ_NV_BYTES ${ck.region.bytes}u`, `#define PJ_RECORD_ADDR ${ck.region.recordAddress}u`, `#define PJ_RECORD_BYTES ${ck.region.recordBytes}u`);
-    lines.push(`#define PJ_TASKS ${ck.tasks.length}`, `#define PJ_PIECES ${ck.pieces.length}`);
+    lines.push(`#define PJ_TASKS ${ck.tasks.length}`, `#define PJ_PIECES ${ck.pieces.length}`, `#define PJ_WHOLES ${ck.wholes.length}`);
+    lines.push(`/* the region's layout: 1 when every tensor has bytes of its own (deferred commits are never forced) */`, `#define PJ_NV_DISTINCT ${ck.layout === "distinct" ? 1 : 0}`);
+    lines.push(`/* bytes the host writes before begin(): every input */`, `#define PJ_INPUTS_BYTES ${m.inputs.reduce((a, t) => a + t.bytes, 0)}u`);
     lines.push("/* per task: its layer, its MACs, and the latest earlier task that reads bytes it writes (-1: none; commit before running it when the last commit is not later) */");
     lines.push(`#define PJ_TASK_LAYER { ${ck.tasks.map((t) => t.layer).join(", ")} }`, `#define PJ_TASK_MACS { ${ck.tasks.map((t) => t.macs).join(", ")} }`, `#define PJ_TASK_WAR { ${ck.tasks.map((t) => t.war).join(", ")} }`);
   }

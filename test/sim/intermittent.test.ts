@@ -229,6 +229,9 @@ describe("checkpointed inference (--intermittent)", () => {
     expect(c.header).toContain(`#define PJ_NV_BASE ${ck.region.base}u`);
     expect(c.header).toContain(`#define PJ_NV_BYTES ${ck.region.bytes}u`);
     expect(c.header).toContain(`#define PJ_TASKS ${ck.tasks.length}`);
+    expect(c.header).toContain(`#define PJ_WHOLES ${ck.wholes.length}`);
+    expect(c.header).toContain(`#define PJ_NV_DISTINCT 1`);
+    expect(c.header).toContain(`#define PJ_INPUTS_BYTES ${m.inputs.reduce((a, t) => a + t.bytes, 0)}u`);
     const inst = await instantiate(c.wasm, m);
     const ex = inst.instance.exports as unknown as Ex & { nv_base(): number; nv_bytes(): number; task_count(): number };
     expect([ex.nv_base(), ex.nv_bytes(), ex.task_count()]).toEqual([ck.region.base, ck.region.bytes, ck.tasks.length]);
