@@ -249,12 +249,15 @@ export function planTasks(g: Graph, plan: MemoryPlan, arenaBase: number, layers:
     }
   // what each task reads: the pieces of its layer's run-time inputs (a tensor's pieces are
   // contiguous: its writer's tasks push them in order)
+  // (time tiles interleave their state pieces with their outputs: a range may span those;
+  // the checks skip pieces no longer needed)
   const range = new Map<string, [number, number]>();
   const broken = new Set<string>();
+  const isState = (q: Piece) => q.tensor.endsWith("#state");
   pieces.forEach((p, i) => {
     const r = range.get(p.tensor);
     if (!r) range.set(p.tensor, [i, i + 1]);
-    else if (r[1] === i) r[1] = i + 1;
+    else if (pieces.slice(r[1], i).every(isState)) r[1] = i + 1;
     else broken.add(p.tensor);
   });
   for (const task of tasks) {
@@ -273,7 +276,7 @@ export function planTasks(g: Graph, plan: MemoryPlan, arenaBase: number, layers:
   const wholes: WholeTensor[] = [];
   for (const [name, [p0, p1]] of range) {
     if (p1 - p0 < 2 || broken.has(name) || pieces[p0].task < 0) continue;
-    const first = pieces[p0], lastPiece = pieces[p1 - 1];
+    const first = pieces[p0], lastPiece = pieces.slice(p0, p1).filter((q) => q.tensor === name).pop()!;
     const span = lastPiece.address + (lastPiece.count - 1) * lastPiece.stride + lastPiece.bytes - first.address;
     if (span !== tensorBytes(name)) continue;
     const last = lastPiece.task, needed = Math.max(...pieces.slice(p0, p1).map((q) => q.last));
@@ -520,7 +523,8 @@ export function intermittentSource(p: IntermittentPlan, mark: string): string[] 
     "      const i0 = load<i32>(g), i1 = load<i32>(g, 4), from = ck_from;",
     "      let e = CK_PIECES + (<usize>i0 << 5), hp = CK + CK_SLOTS + (<usize>i0 << 2);",
     "      for (let i = i0; i < i1; i++) {",
-    "        if (load<i32>(e, 8) < from && load<u32>(hp) != ck_hash_ranges(<usize>load<i32>(e), <usize>load<i32>(e, 4), load<i32>(e, 16), <usize>load<i32>(e, 20), <u32>i)) return false;",
+    "        // written before the reset and still needed (a range may span pieces no longer needed)",
+    "        if (load<i32>(e, 8) < from && load<i32>(e, 12) >= t && load<u32>(hp) != ck_hash_ranges(<usize>load<i32>(e), <usize>load<i32>(e, 4), load<i32>(e, 16), <usize>load<i32>(e, 20), <u32>i)) return false;",
     "        e += 32;",
     "        hp += 4;",
     "      }",
