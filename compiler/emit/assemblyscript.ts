@@ -19,7 +19,8 @@ import type { MemoryPlan } from "../passes/plan-memory.js";
 import { version } from "../util/paths.js";
 import type { StreamSelfTest } from "../stream/selftest.js";
 import { emitOffload, type OffloadInfo } from "./offload.js";
-import { intermittentSource, planTasks, type IntermittentOptions, type IntermittentPlan, type LayerCode } from "./intermittent.js";
+import { planTasks, type IntermittentOptions, type IntermittentPlan, type LayerCode } from "./intermittent.js";
+import { intermittentSource } from "./intermittent-source.js";
 
 export const ARENA_BASE = 16;
 
