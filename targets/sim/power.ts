@@ -283,7 +283,7 @@ export async function simulator(wasm: Uint8Array, manifest: Manifest, target: Ta
           t += off;
         }
         if (progress > progressAt) { progressAt = progress; stuck = 0; } else if (++stuck > 200) {
-          bad(`simulate: ${stuck} power-ons in a row without committing past task ${progress} (layer ${ck!.tasks[Math.min(progress, T - 1)].layer}); the power between failures (${Math.round(left)} cycles this time) does not cover it: compile with a finer --intermittent grain or a smaller --task-macs, or use a larger capacitor`);
+          bad(`simulate: ${stuck} power-ons in a row without committing past task ${progress} (layer ${ck!.tasks[Math.min(progress, T - 1)].layer}); the power between failures (${Math.round(left)} cycles this time) does not cover it with the checks a reset makes it do: compile with a finer --intermittent grain or a smaller --task-instructions, or use a larger capacitor`);
         }
         if (r.failures > maxFailures) bad(`simulate: more than ${maxFailures} power failures before the inference completed`);
       }
