@@ -114,7 +114,10 @@ export interface Compiled {
 }
 
 /** --intermittent tile: the wasm instructions a task should not exceed where its layer splits. */
-export const DEFAULT_TASK_INSTRUCTIONS = 10_000;
+// 20,000: against 10,000 it cut the steady-power overhead on every example (the per-task
+// commit and set-up cost less in all) and total cycles under failures every 100,000
+// instructions stayed level or fell (docs/intermittent.md, the bench)
+export const DEFAULT_TASK_INSTRUCTIONS = 20_000;
 
 /** Tolerance of the float self-test: f32 accumulation in the kernels against f64 in the reference. */
 export const FLOAT_SELFTEST_TOL = { atol: 1e-5, rtol: 1e-4 };

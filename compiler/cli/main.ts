@@ -84,7 +84,7 @@ Exit codes: 0 ok, 1 internal failure, 2 bad input.`,
                            row of outputs) and a non-volatile progress record
                            (docs/intermittent.md)
   --task-instructions <n>  with --intermittent tile: wasm instructions a task should not
-                           exceed where its layer splits (10000; measured per layer)
+                           exceed where its layer splits (20000; measured per layer)
   --nv-layout <distinct|shared>
                            with --intermittent: every tensor its own bytes in the region
                            (default; deferred commits are never forced early) or the plain

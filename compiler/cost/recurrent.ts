@@ -142,12 +142,12 @@ function floatFrame(a: Args, lensAt: number, stream: number, inits: Array<boolea
  * (gatePre: two mbqm and five int32 parameter loads) and table lookups (lut: one multiply, two
  * int16 loads) are in `unit`; the Y store (out8, one mbqm) is added here.
  */
-function intFrame(a: Args, stream: number, unit: Acc, extra?: (c: Acc) => void): KernelCost {
+function intFrame(a: Args, stream: number, unit: Acc, extra?: (c: Acc) => void, units?: number): KernelCost {
   const [T, B, H] = [a.n(28), a.n(29), a.n(31)];
-  const S = B * T;
+  const S = B * T, U = units ?? H;
   const u = { ...unit };
   if (a.ptr(19)) { u.store += 1; u.muls += a.mulBy(21, "int"); }
-  const c: Acc = { muls: S * H * u.muls, load: S * H * u.load, store: S * H * u.store };
+  const c: Acc = { muls: S * U * u.muls, load: S * U * u.load, store: S * U * u.store };
   const e = acc();
   if (a.ptr(18)) e.load += 4;
   if (stream !== 2) init16(e, a, a.n(13), 16, H);
@@ -218,8 +218,8 @@ export const RECURRENT: Record<string, Formula> = {
     return intFrame(a, a.n(39), unit);
   },
   // lstm_s8(x, w, r, <intArgs>, c0k, c0, c0z, c0m, c0s, yc, ycz, ycm, ycs, cf, coupled, stream,
-  // HI, HH): four gate sums, three or four gates (input_forget: f = 1 - i), c' from f c and
-  // i g, h' = mul15(o, tanh table(c')); c read and written in place
+  // HI, HH, j0, j1): four gate sums, three or four gates (input_forget: f = 1 - i), c' from f c
+  // and i g, h' = mul15(o, tanh table(c')); c read and written in place; units j0 .. j1
   lstm_s8(a) {
     const [I, H] = [a.n(30), a.n(31)];
     const stream = a.n(49), gates = a.n(48) ? 3 : 4;
@@ -227,7 +227,7 @@ export const RECURRENT: Record<string, Formula> = {
     return intFrame(a, stream, unit, (e) => {
       if (stream !== 2) init16(e, a, a.n(38), 41, H);
       if (a.ptr(43)) out16(e, a, H, 45);
-    });
+    }, a.n(53) - a.n(52));
   },
   // lstm_q8 / lstm_q16(x, w, r, b, h0, c0, y, yh, yc, st, T, B, I, H, xts, xbs, yts, ybs, sbs,
   // f, lo, hi, HI, HH): four gate sums, three Q products (f c, i g, o ht(c')); the cuts to the

@@ -54,20 +54,33 @@ export function intermittentSource(p: IntermittentPlan, mark: string): string[] 
       `      ${g.call.kernel}(${args.join(", ")});`,
       "    } else",
     ];
-    // time tiles: the state of the tile before comes from the region into the kernel's
-    // scratch, and this tile's goes back to the other buffer (tile k writes buffer k % 2)
-    const scratch = String(g.call.args[st.arg]), bufs = g.state;
-    args[st.mode] = `t > ${g.first} ? 2 : 1`;
-    // buffer k: k * its stride from the first (a power of two when there are many: a shift)
-    const step = bufs.length > 1 ? bufs[1] - bufs[0] : 0;
-    const buf = (k: string) => bufs.length === 2 ? `(((${k}) & 1) != 0 ? ${bufs[1]} : ${bufs[0]})` : `${bufs[0]} + <usize>(${k}) * ${step}`;
+    // recurrent tiles: the state after the steps before (h, then c, in the region) comes into
+    // the kernel's scratch; the tile's units' new h and c go to its steps' buffer. The table
+    // row ends with the two buffers' addresses (0: the first steps, from the initial state).
+    const scratch = String(g.call.args[st.arg]), vb = st.hidden * st.elem, sh = Math.log2(st.elem);
+    const at = 4 * g.vary.length;
+    const unit = (k: 0 | 1) => {
+      const i = g.call.tile!.unitArgs?.[k];
+      if (i === undefined) return k === 0 ? "0" : String(st.hidden);
+      return `load<i32>(e, ${4 * g.vary.findIndex(([j]) => j === i)})`;
+    };
+    args[st.mode] = "from != 0 ? 2 : 1";
     return [
-      `    if (t >= ${g.first} && t < ${g.first + g.rows.length}) { // layer ${g.layer}: ${g.rows.length} tiles of time steps`,
+      `    if (t >= ${g.first} && t < ${g.first + g.rows.length}) { // layer ${g.layer}: ${g.rows.length} tiles of time steps${g.call.tile!.unitArgs ? " and hidden units" : ""}`,
       `      ${mark}(${g.layer});`,
       `      const e = CK_TILES_${g.layer} + (<usize>(t - ${g.first}) << ${Math.log2(4 * g.stride)});`,
-      `      if (t > ${g.first}) memory.copy(${scratch}, ${buf(`t - ${g.first + 1}`)}, ${st.bytes});`,
+      `      const from = <usize>load<i32>(e, ${at}), to = <usize>load<i32>(e, ${at + 4});`,
+      `      const j0 = ${unit(0)}, j1 = ${unit(1)};`,
+      "      // (a step's first tile always copies it; a later tile of the step finds it in the",
+      "      // scratch when the tile before ran in this power-on: it changed only its own units' c)",
+      `      if (from != 0 && (j0 == 0 || ck_rec_${g.layer} != t - 1)) { memory.copy(${scratch}, from, ${vb}); memory.copy(${scratch} + ${st.cOffset}, from + ${vb}, ${vb}); }`,
       `      ${g.call.kernel}(${args.join(", ")});`,
-      `      memory.copy(${buf(`t - ${g.first}`)}, ${scratch}, ${st.bytes});`,
+      `      ck_rec_${g.layer} = t;`,
+      "      // a step finished short of its last unit leaves its units' new h apart",
+      `      const hs: usize = ${st.hOut ? `j1 < ${st.hidden} ? ${scratch} + ${st.hOut} : ${scratch}` : scratch};`,
+      `      const o = <usize>j0 << ${sh}, n = <usize>(j1 - j0) << ${sh};`,
+      `      memory.copy(to + o, hs + o, n);`,
+      `      memory.copy(to + ${vb} + o, ${scratch} + ${st.cOffset} + o, n);`,
       "    } else",
     ];
   });
@@ -89,6 +102,7 @@ export function intermittentSource(p: IntermittentPlan, mark: string): string[] 
     "// first piece of each task, then the piece count (pieces before the first task's are the inputs)",
     `const CK_FIRST: usize = memory.data<i32>([${first.join(", ")}]);`,
     ...(tables.length ? ["// tiles of the layers that split: units u0 .. u1, rows r0 .. r1", ...tables] : []),
+    ...groups.filter((g) => g.state).map((g) => `/** Volatile: the last tile of recurrent layer ${g.layer} run since the last reset (its state is in the kernel's scratch). */\nlet ck_rec_${g.layer}: i32 = -1;`),
     "// per task: its read ranges, [first, end) of CK_RANGE_LIST (indices into CK_RANGES); CK_RANGES: first piece, end,",
     "// earliest writer, index in CK_WHOLES of the tensor hashed whole (-1: none)",
     `const CK_TASK_RANGES: usize = memory.data<i32>([${taskRanges.join(", ")}]);`,

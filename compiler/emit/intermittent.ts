@@ -83,8 +83,8 @@ export interface Task {
   war: number;
   /** Ranges of pieces the task reads, [first, end) (its layer's inputs): checked before it runs after a reset. */
   reads: Array<[number, number]>;
-  /** A time tile of a recurrent layer: the region's state buffers its layer's tiles write in turn (tile k the (k mod their number)-th). */
-  state?: number[];
+  /** A tile of a recurrent layer: the region's state buffer it starts from (0: the first steps, from the initial state) and the one it writes its units' h and c to. */
+  state?: [from: number, to: number];
 }
 
 export interface IntermittentPlan {
@@ -132,8 +132,11 @@ function tileCall(c: KernelCall, u0: number, u1: number, r0: number, r1: number)
   const offsets = new Map<number, number>();
   const bump = (i: number, by: number) => offsets.set(i, (offsets.get(i) ?? 0) + by);
   for (const [i, per] of t.bumps) bump(i, u0 * per);
-  const [ci, per, total] = t.count;
-  args[ci] = Math.min(total, per * u1) - per * u0;
+  if (t.count) {
+    const [ci, per, total] = t.count;
+    args[ci] = Math.min(total, per * u1) - per * u0;
+  }
+  if (t.unitArgs) { args[t.unitArgs[0]] = u0; args[t.unitArgs[1]] = u1; }
   if (t.rows) {
     for (const [i, perRow] of t.rows.bumps) bump(i, r0 * perRow);
     args[t.rows.count] = r1 - r0;
@@ -145,6 +148,8 @@ function tileCall(c: KernelCall, u0: number, u1: number, r0: number, r1: number)
 /** The output ranges (offset from the output's start, bytes) a tile writes. */
 function tileOut(t: NonNullable<KernelCall["tile"]>, total: number, u0: number, u1: number, r0: number, r1: number): Array<[number, number]> {
   const o = t.outPerUnit;
+  // a recurrent layer's output is step-major: per step, its units' bytes
+  if (t.state && t.rows) return Array.from({ length: r1 - r0 }, (_, k): [number, number] => [(r0 + k) * t.rows!.rowBytes + u0 * o, (u1 - u0) * o]);
   if (!t.rows || (r0 === 0 && r1 === t.rows.n)) return [[u0 * o, Math.min(total, u1 * o) - u0 * o]];
   const R = t.rows, out: Array<[number, number]> = [];
   for (let ch = u0 * R.channelsPerUnit; ch < Math.min(R.channels, u1 * R.channelsPerUnit); ch++) out.push([ch * R.channelBytes + r0 * R.rowBytes, (r1 - r0) * R.rowBytes]);
@@ -187,41 +192,53 @@ export function planTasks(g: Graph, plan: MemoryPlan, arenaBase: number, layers:
     const c = lc.calls.length === 1 && lc.lines.length === 1 && outs.length === 1 ? lc.calls[0] : undefined;
     const units = c?.tile && opts.tasks !== "layer" ? c.tile.units : 1;
     const rows = c?.tile?.rows && opts.tasks !== "layer" ? c.tile.rows.n : 1;
-    // tiles: channel ranges first, then row ranges where a layer needs more tiles than it has units
+    // tiles: channel ranges first, then row ranges where a layer needs more tiles than it has
+    // units; a recurrent layer: steps first, then hidden units within a step, step by step
     const instr = opts.layerInstructions[lc.layer] ?? 0;
     const want = Math.max(1, Math.ceil(instr / (opts.tasks === "unit" ? UNIT_INSTRUCTIONS : opts.taskInstructions)));
-    const nu = Math.min(units, want), nr = Math.min(rows, Math.ceil(want / nu));
+    const st = c?.tile?.state;
+    const nr = st ? Math.min(rows, want) : Math.min(rows, Math.ceil(want / Math.min(units, want)));
+    const nu = st ? (nr === rows ? Math.min(units, Math.ceil(want / nr)) : 1) : Math.min(units, want);
     if (nu * nr > 1) {
       const out = outs[0], { slot, address } = slotOf(out), total = tensorBytes(out);
       const rowRanges = rangesAt(rows, nr, c!.tile!.rows?.starts);
+      const unitRanges = ranges(units, nu);
       const n = nu * rowRanges.length;
-      // (distinct layout: a buffer per tile, so no tile overwrites a state a resume may need;
-      // shared: two, alternating, and a deferred commit is forced before every tile)
-      const st = c!.tile!.state;
-      const nbuf = opts.layout === "distinct" ? n : 2;
-      const buffers = st ? Array.from({ length: nbuf }, (_, k) => stateEnd + k * up16(st.bytes)) : undefined;
-      if (st) stateEnd += nbuf * up16(st.bytes);
+      // a recurrent layer's state after each range of steps: [h, c] in the region (distinct
+      // layout: a buffer per range, so no tile overwrites a state a resume may need; shared:
+      // two, alternating, and a deferred commit is forced where one would)
+      const sb = st ? 2 * st.hidden * st.elem : 0;
+      const nbuf = opts.layout === "distinct" ? rowRanges.length : Math.min(2, rowRanges.length);
+      const buffers = st ? Array.from({ length: nbuf }, (_, k) => stateEnd + k * up16(sb)) : [];
+      if (st) stateEnd += nbuf * up16(sb);
+      const order = st
+        ? rowRanges.flatMap((rr, i) => unitRanges.map((ur) => [ur, rr, i] as const))
+        : unitRanges.flatMap((ur) => rowRanges.map((rr, i) => [ur, rr, i] as const));
       let tile = 0;
-      for (const [u0, u1] of ranges(units, nu))
-        for (const [r0, r1] of rowRanges) {
-          const call = tileCall(c!, u0, u1, r0, r1);
-          const fetch: KernelCall = { layer: lc.layer, kernel: TILE_ARGS, args: [4 * varying(c!).length] };
-          const mine: number[] = [];
-          for (const r of strided(tileOut(c!.tile!, total, u0, u1, r0, r1))) {
-            pieces.push({ tensor: out, address: address + r.address, bytes: r.bytes, count: r.count, stride: r.stride, task: tasks.length, last: 0 });
-            lastLayer.push(slot.last);
-            mine.push(pieces.length - 1);
-          }
-          if (st) {
-            // the state after this tile: read by the next one only
-            pieces.push({ tensor: `${out}#state`, address: buffers![tile % nbuf], bytes: st.bytes, count: 1, stride: 0, task: tasks.length, last: 0 });
-            lastLayer.push(-1);
-            mine.push(pieces.length - 1);
-            lastTask.set(pieces.length - 1, tile + 1 < n ? tasks.length + 1 : tasks.length);
-          }
-          const share = ((u1 - u0) * (r1 - r0)) / (units * rows);
-          tasks.push({ layer: lc.layer, tile: tile++, tiles: n, macs: Math.round(macs * share), instructions: Math.round(instr * share), lines: [], calls: [fetch, call], range: [u0, u1, r0, r1], whole: c!, pieces: mine, war: -1, reads: [], ...(buffers ? { state: buffers } : {}) });
+      for (const [[u0, u1], [r0, r1], ri] of order) {
+        const call = tileCall(c!, u0, u1, r0, r1);
+        const fetch: KernelCall = { layer: lc.layer, kernel: TILE_ARGS, args: [4 * (varying(c!).length + (st ? 2 : 0))] };
+        const mine: number[] = [];
+        for (const r of strided(tileOut(c!.tile!, total, u0, u1, r0, r1))) {
+          pieces.push({ tensor: out, address: address + r.address, bytes: r.bytes, count: r.count, stride: r.stride, task: tasks.length, last: 0 });
+          lastLayer.push(slot.last);
+          mine.push(pieces.length - 1);
         }
+        let state: [number, number] | undefined;
+        if (st) {
+          // h and c of its units after its steps, in the range's buffer: read by every tile of
+          // the next range of steps (the last of them is nu tiles after the last of this one)
+          state = [ri > 0 ? buffers[(ri - 1) % nbuf] : 0, buffers[ri % nbuf]];
+          const [h0, h1] = c!.tile!.unitArgs ? [u0, u1] : [0, st.hidden]; // its hidden units
+          pieces.push({ tensor: `${out}#state`, address: state[1] + h0 * st.elem, bytes: (h1 - h0) * st.elem, count: 2, stride: st.hidden * st.elem, task: tasks.length, last: 0 });
+          lastLayer.push(-1);
+          mine.push(pieces.length - 1);
+          const lastOfRange = (ri + 1) * nu - 1 + (tasks.length - tile);
+          lastTask.set(pieces.length - 1, ri + 1 < rowRanges.length ? lastOfRange + nu : tasks.length);
+        }
+        const share = ((u1 - u0) * (r1 - r0)) / (units * rows);
+        tasks.push({ layer: lc.layer, tile: tile++, tiles: n, macs: Math.round(macs * share), instructions: Math.round(instr * share), lines: [], calls: [fetch, call], range: [u0, u1, r0, r1], whole: c!, pieces: mine, war: -1, reads: [], ...(state ? { state } : {}) });
+      }
       continue;
     }
     const mine: number[] = [];
@@ -313,8 +330,8 @@ export interface TileGroup {
   rows: number[][];
   /** Row length in i32, a power of two. */
   stride: number;
-  /** Time tiles: the state buffers (Task.state). */
-  state?: number[];
+  /** Recurrent tiles: the state buffers of each tile (Task.state), appended to its table row. */
+  state?: boolean;
 }
 
 /** The tiled layers and their argument tables (the tile calls' costs include reading a row: TILE_ARGS). */
@@ -325,11 +342,11 @@ export function tileGroups(p: IntermittentPlan): TileGroup[] {
     let g = out[out.length - 1];
     if (!g || g.layer !== t.layer) {
       const vary = varying(t.whole!);
-      g = { layer: t.layer, first: i, call: t.whole!, vary, rows: [], stride: 2 ** Math.ceil(Math.log2(vary.length)), ...(t.state ? { state: t.state } : {}) };
+      g = { layer: t.layer, first: i, call: t.whole!, vary, rows: [], stride: 2 ** Math.ceil(Math.log2(vary.length + (t.state ? 2 : 0))), ...(t.state ? { state: true } : {}) };
       out.push(g);
     }
     const whole = g.call.args, tiled = t.calls[t.calls.length - 1].args;
-    g.rows.push(g.vary.map(([k, isPtr]) => isPtr ? offsetOf(String(tiled[k]), String(whole[k])) : Number(tiled[k])));
+    g.rows.push([...g.vary.map(([k, isPtr]) => isPtr ? offsetOf(String(tiled[k]), String(whole[k])) : Number(tiled[k])), ...(t.state ?? [])]);
   });
   return out;
 }
@@ -338,7 +355,8 @@ export function tileGroups(p: IntermittentPlan): TileGroup[] {
 function varying(c: KernelCall): Array<[number, boolean]> {
   const tile = c.tile!;
   const ptrs = new Set([...tile.bumps, ...(tile.rows?.bumps ?? [])].filter(([k, per]) => per !== 0 && c.args[k] !== "0" && c.args[k] !== 0).map(([k]) => k));
-  return [...[...ptrs].sort((x, y) => x - y).map((k) => [k, true] as [number, boolean]), [tile.count[0], false], ...(tile.rows ? [[tile.rows.count, false] as [number, boolean]] : [])];
+  const counts = [...(tile.count ? [tile.count[0]] : []), ...(tile.unitArgs ?? []), ...(tile.rows ? [tile.rows.count] : [])];
+  return [...[...ptrs].sort((x, y) => x - y).map((k) => [k, true] as [number, boolean]), ...counts.map((k) => [k, false] as [number, boolean])];
 }
 
 /** The byte offset of a tiled pointer argument ("base + n") from the whole call's ("base"). */

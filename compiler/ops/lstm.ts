@@ -37,21 +37,22 @@ import {
 const KIND: RecKind = { op: "LSTM", gates: 4, acts: ["Sigmoid", "Tanh", "Tanh"] };
 
 /**
- * How --intermittent splits the call by time steps (TileSpec.state): one forward sequence
- * of one batch entry, all T steps, Y requested and neither Y_h nor Y_c (every tile would
- * write them), not streaming. Argument indices of the kernel: x is 0; `a` names Y, the
- * state scratch, T, H and the mode. Sx, Sy: bytes of an input and an output element;
- * `state`: the scratch's bytes (three H-vectors).
+ * How --intermittent splits the call by time steps (TileSpec.state), and with `units` (the
+ * int8 kernel's j0, j1) a step by hidden units: one forward sequence of one batch entry, all
+ * T steps, Y requested and neither Y_h nor Y_c (every tile would write them), not streaming.
+ * Argument indices of the kernel: x is 0; `a` names Y, the state scratch, the mode and T.
+ * Sx, Sy: bytes of an input and an output element; `s`: the state's element bytes and where
+ * c and a partial step's new h are in the scratch.
  */
-function timeTiles(node: Node, e: EmitCtx, a: { y: number; st: number; T: number; H: number; mode: number }, Sx: number, Sy: number, state: number): TileSpec | undefined {
+function timeTiles(node: Node, e: EmitCtx, a: { y: number; st: number; mode: number; T: number; units?: [number, number] }, Sx: number, Sy: number, s: { elem: number; cOffset: number; hOut: number }): TileSpec | undefined {
   const gm = geomOf(node, tensor(e.g, node.inputs[0]).shape);
   if (gm.B !== 1 || gm.D !== 1 || node.attrs.direction === "reverse" || node.attrs.seqLens || node.attrs.stream) return undefined;
   if (!node.outputs[0] || node.outputs[1] || node.outputs[2]) return undefined;
   const st = stridesOf(gm);
   return {
-    units: 1, bumps: [], count: [a.H, gm.H, gm.H], outPerUnit: gm.T * st.yt * Sy,
+    units: a.units ? gm.H : 1, bumps: [], ...(a.units ? { unitArgs: a.units } : {}), outPerUnit: a.units ? Sy : st.yt * Sy,
     rows: { n: gm.T, bumps: [[0, st.xt * Sx], [a.y, st.yt * Sy]], count: a.T, rowBytes: st.yt * Sy, channelBytes: gm.T * st.yt * Sy, channelsPerUnit: 1, channels: 1 },
-    state: { arg: a.st, bytes: state, mode: a.mode },
+    state: { arg: a.st, mode: a.mode, hidden: gm.H, ...s },
   };
 }
 
@@ -119,8 +120,8 @@ export const LSTM: OpDef = {
       for (let d = 0; d < D; d++) {
         e.call("lstm", "lstm_s8", [
           e.addr(node.inputs[0]), `${e.addr(node.inputs[1])} + ${d * 4 * H * I}`, `${e.addr(node.inputs[2])} + ${d * 4 * H * H}`,
-          ...intArgs(node, e, KIND, d), ...lstmIntArgs(node, e, d), streamArg(node), H * I, H * H,
-        ], timeTiles(node, e, { y: 19, st: 27, T: 28, H: 31, mode: 49 }, 1, 1, 6 * H));
+          ...intArgs(node, e, KIND, d), ...lstmIntArgs(node, e, d), streamArg(node), H * I, H * H, 0, H,
+        ], timeTiles(node, e, { y: 19, st: 27, mode: 49, T: 28, units: [52, 53] }, 1, 1, { elem: 2, cOffset: 4 * H, hOut: 2 * H }));
       }
       return;
     }
@@ -132,7 +133,7 @@ export const LSTM: OpDef = {
         dirInput(node, e, 3, d, 8 * H), dirInput(node, e, 7, d, 3 * H), dirInput(node, e, 5, d, sd), dirInput(node, e, 6, d, sd),
         stateOut(node, e, 2, d), ...common(d), ...actArgs(actsOf(node, KIND, d)), f32(node.attrs.clip), node.attrs.input_forget, streamArg(node),
         H * I, H * H, // products the kernel would otherwise multiply (compiler/cost/recurrent.ts)
-      ], timeTiles(node, e, { y: 9, st: 11, T: 12, H: 15, mode: 33 }, 4, 4, 12 * H));
+      ], timeTiles(node, e, { y: 9, st: 11, mode: 33, T: 12 }, 4, 4, { elem: 4, cOffset: 8 * H, hOut: 0 }));
     }
   },
   resetStream: resetStreamState,

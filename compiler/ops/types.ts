@@ -77,7 +77,10 @@ export interface EmitCtx {
 export interface TileSpec {
   units: number;
   bumps: Array<[arg: number, bytesPerUnit: number]>;
-  count: [arg: number, perUnit: number, total: number];
+  /** The argument that takes the tile's count of units: perUnit times its units (at most total); absent with unitArgs. */
+  count?: [arg: number, perUnit: number, total: number];
+  /** Instead of count: the two arguments that take the tile's first and end unit. */
+  unitArgs?: [first: number, end: number];
   outPerUnit: number;
   /**
    * A second split, by output rows (a convolution's): the call for rows [r0, r1) advances
@@ -91,13 +94,16 @@ export interface TileSpec {
     starts?: number[];
   };
   /**
-   * A recurrent layer split by time steps (units 1, rows the steps): the tiles run in order
-   * and hand the recurrent state on. Argument `arg` is the kernel's state scratch (`bytes`
-   * long), argument `mode` its streaming mode: 1 (start from the initial state, keep the
-   * final state in the scratch) for the first tile, 2 (continue from the scratch) for the
-   * others. Between tiles the state goes through the non-volatile region.
+   * A recurrent layer split by time steps (rows), and within a step by hidden units (units,
+   * with unitArgs; else 1): the tiles run step by step and hand the recurrent state on
+   * through the region, h and c after each step (`hidden` elements of `elem` bytes each).
+   * Argument `arg` is the kernel's state scratch: h at its start, c `cOffset` bytes on; a
+   * tile that ends a step short of its last unit leaves its units' new h `hOut` bytes on.
+   * Argument `mode` is the streaming mode: 1 (start from the initial state) for the first
+   * step, 2 (continue from the scratch) after it. A step's output row holds outPerUnit bytes
+   * per unit.
    */
-  state?: { arg: number; bytes: number; mode: number };
+  state?: { arg: number; mode: number; hidden: number; elem: number; cOffset: number; hOut: number };
 }
 
 export interface OpDef {

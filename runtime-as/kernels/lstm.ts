@@ -104,13 +104,17 @@ export function lstm_f32(
 // Q3.12, passed through the tables, and c and h updated as the interpreter does. The
 // scratch `st` holds three int16 H-vectors (per batch entry when streaming): h (ping-pong,
 // two) and c. HI, HH as in lstm_f32.
+// Units [j0, j1) of each step (all of them but in an --intermittent tile of one step's
+// units): a call that stops short of unit H leaves the step unfinished, h_{t-1} in the first
+// scratch vector and the new h of its units in the second, for the call of the next units
+// (streaming mode 2) to finish; after a complete step the new h is in the first.
 export function lstm_s8(
   x: usize, w: usize, r: usize, wm: usize, ws: usize, rm: usize, rs: usize, bx: usize, bh: usize,
   zx: i32, clip: i32, tsig: usize, ttanh: usize, h0k: i32, h0: usize, h0z: i32, h0m: i32, h0s: i32,
   lens: usize, y: usize, yz: i32, ym: i32, ys: i32, yh: usize, yhz: i32, yhm: i32, yhs: i32, st: usize,
   T: i32, B: i32, I: i32, H: i32, rev: i32, xts: i32, xbs: i32, yts: i32, ybs: i32, sbs: i32,
   c0k: i32, c0: usize, c0z: i32, c0m: i32, c0s: i32, yc: usize, ycz: i32, ycm: i32, ycs: i32, cf: i32, coupled: i32,
-  stream: i32, HI: i32, HH: i32,
+  stream: i32, HI: i32, HH: i32, j0: i32, j1: i32,
 ): void {
   const hb = <usize>H << 1; // bytes of one int16 H-vector
   const gw = <usize>HI, gw2 = gw << 1, gw3 = gw2 + gw; // gate row blocks of W and R (int8)
@@ -129,9 +133,11 @@ export function lstm_s8(
     let hp = sp, hn = sp + hb;
     let xt = xb, yt = yb;
     if (rev) { xt = advance(xt, <usize>xts, L - 1); yt = advance(yt, <usize>yts, L - 1); }
+    // the first unit's W and R rows (one multiply per call)
+    const wj0 = w + <usize>j0 * <usize>I, rj0 = r + <usize>j0 * <usize>H;
     for (let s = 0; s < L; s++) {
-      let wj = w, rj = r;
-      for (let j = 0; j < H; j++) {
+      let wj = wj0, rj = rj0;
+      for (let j = j0; j < j1; j++) {
         let xi = 0, xo = 0, xf = 0, xc = 0;
         for (let k = 0; k < I; k++) {
           const v = <i32>load<i8>(xt + <usize>k) - zx;
@@ -164,7 +170,7 @@ export function lstm_s8(
         wj += <usize>I;
         rj += <usize>H;
       }
-      const tmp = hp; hp = hn; hn = tmp;
+      if (j1 == H) { const tmp = hp; hp = hn; hn = tmp; } // the step is complete: its h is current
       xt += dx;
       yt += dy;
     }
