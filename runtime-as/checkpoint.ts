@@ -102,6 +102,11 @@ export function ck_commit(ck: usize, next: i32, id: u32): usize {
   return s;
 }
 
+/** Sets the inference id the next commit writes (begin() of a new inference). */
+export function ck_set_id(id: u32): void {
+  ident = id;
+}
+
 /** The inference id of the record read or written last. */
 export function ck_id(): u32 {
   return ident;

@@ -235,16 +235,17 @@ int pj_run(const pj_module *m, const pj_nv *nv, const pj_layout *l, pj_commit_po
     }
 
     if (next < 0) {
-        /* Start: the inputs from the store, then begin(id), which hashes them and commits
-           task 0 with the id; persisting that makes the inference resumable. */
+        /* Start: the inputs from the store, then begin(id). It commits nothing: the inputs'
+           hashes and the first record of `id` go out with the first task's commit, and a
+           cut before that finds no record of `id`, so the next power-on begins again. */
         rc = write_inputs(m, nv, l, base, nvb);
         if (rc != PJ_OK) return rc;
         m->begin(m->ctx, id);
         st->begins = 1;
         rc = persist(m, nv, l, base, nvb, st);
         if (rc != PJ_OK) return rc;
-        /* from now on the image holds a record worth resuming (written once per store: a
-           cut here leaves the flag unset and costs one more begin at the next power-on) */
+        /* from now on the image is worth reading back (written once per store: a cut here
+           leaves the flag unset and costs one more begin at the next power-on) */
         if (!have_image) {
             put32(flag, PJ_IMAGE_MAGIC);
             if (nv->write(nv->ctx, l->flag, flag, 4) != 0) return PJ_ERR_NV;

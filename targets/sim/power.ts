@@ -10,7 +10,7 @@
  * on FRAM or flash. After a failure the host instantiates the module again, writes the image
  * back, and calls resume(). The host's own protocol state (the id of the inference it asked
  * for, and the input) lives in its own non-volatile memory: when the record does not hold
- * that inference (a begin() whose persist was torn) or resume() reports the input lost, it
+ * that inference (a cut before its first commit landed) or resume() reports the input lost, it
  * writes the input again and calls begin().
  *
  * Cost. The module is instrumented with a fuel counter in device cycles (targets/sim/fuel.ts,

@@ -148,7 +148,11 @@ describe("checkpointed inference (--intermittent)", () => {
     // the bytes one inference persists without failures: count them with a budget that never runs out
     // a cut only costs the work since the last commit: no restart from task 0, and a second
     // begin() only when the cut tore the first one's persist
-    const beginBytes = c.manifest.inputs.reduce((a, io) => a + io.bytes, 0) + 4 * c.manifest.inputs.length + 16;
+    // begin() commits nothing: the first record lands with task 0's commit, which persists the
+    // inputs and task 0's outputs that later tasks read, the hashes of pieces 0 .. (task 1's
+    // first), then the 16-byte slot
+    const ck = c.manifest.intermittent!, firstOf1 = ck.tasks[1].pieces[0];
+    const beginBytes = ck.pieces.slice(0, firstOf1).filter((p) => p.last >= 1).reduce((a, p) => a + p.bytes * p.count, 0) + 4 * firstOf1 + 16;
     let total = 0;
     for (let b = 0; ; b++) {
       const r = hostRun(c, x, [b]);
