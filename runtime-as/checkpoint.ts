@@ -7,9 +7,10 @@
 // power failure at any point of a commit, even one that tears a 32-bit store, leaves one
 // valid record (double buffering with a two-phase commit: write the shadow, then validate
 // it). After the record come one 32-bit hash per "piece" (a task's output ranges, or an
-// input): the resume path re-hashes every piece still needed and restarts the inference
-// from its first task when one differs (a corrupted region never yields an answer), or
-// reports the input lost when an input does.
+// input) and one per split layer's whole output: after a reset the module re-hashes the
+// pieces still needed before they are read and restarts the inference from its first task
+// when one differs (a corrupted region never yields an answer), or reports the input lost
+// when an input does.
 // The hash (ck_hash_ranges) is for detecting corruption, not an adversary: cheap enough to
 // run over every output a task writes (about two wasm instructions per byte), one pass over
 // all the ranges of a piece.

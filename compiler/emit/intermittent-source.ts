@@ -18,7 +18,6 @@ export function intermittentSource(p: IntermittentPlan, mark: string): string[] 
   // a tiled layer is one branch: each tile's arguments that differ (pointer offsets, counts)
   // come from a table, rows padded to a power of two so that no multiply addresses them
   const groups = tileGroups(p);
-  // read ranges: one list per layer, shared by its tasks
   // read ranges: one entry per distinct range (its check flag is shared by every task that
   // reads it), and per distinct list of ranges a slice of CK_RANGE_LIST
   const rangeRows: number[] = [], rangeList: number[] = [], taskRanges: number[] = [];
@@ -33,7 +32,8 @@ export function intermittentSource(p: IntermittentPlan, mark: string): string[] 
         if (r === undefined) {
           r = rangeRows.length / 4;
           entry.set(`${a},${b}`, r);
-          rangeRows.push(a, b, Math.min(...p.pieces.slice(a, b).map((q) => q.task)), p.wholes.findIndex((w) => w.pieces[0] === a && w.pieces[1] === b));
+          // (pieces are in the order of their tasks: the first has the earliest writer)
+          rangeRows.push(a, b, p.pieces[a].task, p.wholes.findIndex((w) => w.pieces[0] === a && w.pieces[1] === b));
         }
         rangeList.push(r);
       }
@@ -47,7 +47,7 @@ export function intermittentSource(p: IntermittentPlan, mark: string): string[] 
     const args: string[] = g.call.args.map(String);
     g.vary.forEach(([i, isPtr], k) => { args[i] = isPtr ? `${args[i]} + <usize>load<i32>(e, ${4 * k})` : `load<i32>(e, ${4 * k})`; });
     const st = g.call.tile!.state;
-    if (!st || !g.state) return [
+    if (!st) return [
       `    if (t >= ${g.first} && t < ${g.first + g.rows.length}) { // layer ${g.layer}: ${g.rows.length} tiles`,
       `      ${mark}(${g.layer});`,
       `      const e = CK_TILES_${g.layer} + (<usize>(t - ${g.first}) << ${Math.log2(4 * g.stride)});`,
@@ -92,7 +92,7 @@ export function intermittentSource(p: IntermittentPlan, mark: string): string[] 
     "    }",
   ]);
   return [
-    `// --intermittent (${p.grain}): ${T} tasks; non-volatile region [${p.nvBase}, ${p.nvBase + p.nvBytes}): the arena, then the record at ${p.recordAddress} (${p.recordBytes} bytes)`,
+    `// --intermittent (${p.grain}): ${T} tasks; non-volatile region [${p.nvBase}, ${p.nvBase + p.nvBytes}): the arena (and recurrent state buffers), then the record at ${p.recordAddress} (${p.recordBytes} bytes)`,
     `const CK: usize = ${p.recordAddress};`,
     `const CK_TASKS: i32 = ${T};`,
     `const CK_NPIECES: i32 = ${NP};`,
@@ -102,7 +102,7 @@ export function intermittentSource(p: IntermittentPlan, mark: string): string[] 
     "// first piece of each task, then the piece count (pieces before the first task's are the inputs)",
     `const CK_FIRST: usize = memory.data<i32>([${first.join(", ")}]);`,
     ...(tables.length ? ["// tiles of the layers that split: units u0 .. u1, rows r0 .. r1", ...tables] : []),
-    ...groups.filter((g) => g.state).map((g) => `/** Volatile: the last tile of recurrent layer ${g.layer} run since the last reset (its state is in the kernel's scratch). */\nlet ck_rec_${g.layer}: i32 = -1;`),
+    ...groups.filter((g) => g.call.tile!.state).map((g) => `/** Volatile: the last tile of recurrent layer ${g.layer} run since the last reset (its state is in the kernel's scratch). */\nlet ck_rec_${g.layer}: i32 = -1;`),
     "// per task: its read ranges, [first, end) of CK_RANGE_LIST (indices into CK_RANGES); CK_RANGES: first piece, end,",
     "// earliest writer, index in CK_WHOLES of the tensor hashed whole (-1: none)",
     `const CK_TASK_RANGES: usize = memory.data<i32>([${taskRanges.join(", ")}]);`,

@@ -175,7 +175,7 @@ export function planTasks(g: Graph, plan: MemoryPlan, arenaBase: number, layers:
   };
   const tensorBytes = (name: string) => { const t = tensor(g, name); return numel(t.shape) * dtypeBytes(t.dtype); };
   const lastLayer: number[] = []; // piece -> last reading layer (nodes.length: a graph output)
-  // recurrent time tiles hand their state on through two buffers in the region, after the arena
+  // recurrent tiles hand their state on through buffers in the region, after the arena
   let stateEnd = up16(arenaBase + plan.arenaBytes);
   const lastTask = new Map<number, number>(); // piece -> the task that reads it last, where no layer says
 
@@ -233,8 +233,8 @@ export function planTasks(g: Graph, plan: MemoryPlan, arenaBase: number, layers:
           pieces.push({ tensor: `${out}#state`, address: state[1] + h0 * st.elem, bytes: (h1 - h0) * st.elem, count: 2, stride: st.hidden * st.elem, task: tasks.length, last: 0 });
           lastLayer.push(-1);
           mine.push(pieces.length - 1);
-          const lastOfRange = (ri + 1) * nu - 1 + (tasks.length - tile);
-          lastTask.set(pieces.length - 1, ri + 1 < rowRanges.length ? lastOfRange + nu : tasks.length);
+          const layerFirst = tasks.length - tile; // tile k of the layer is task layerFirst + k
+          lastTask.set(pieces.length - 1, ri + 1 < rowRanges.length ? layerFirst + (ri + 2) * nu - 1 : tasks.length);
         }
         const share = ((u1 - u0) * (r1 - r0)) / (units * rows);
         tasks.push({ layer: lc.layer, tile: tile++, tiles: n, macs: Math.round(macs * share), instructions: Math.round(instr * share), lines: [], calls: [fetch, call], range: [u0, u1, r0, r1], whole: c!, pieces: mine, war: -1, reads: [], ...(state ? { state } : {}) });
@@ -259,8 +259,11 @@ export function planTasks(g: Graph, plan: MemoryPlan, arenaBase: number, layers:
     return t;
   };
   pieces.forEach((p, i) => { p.last = lastTask.get(i) ?? Math.max(p.task, lastTaskOf(lastLayer[i])); });
+  // (strided pieces: their ranges only where their extents meet, which most pairs do not)
+  const end = (q: Piece) => q.address + (q.count - 1) * q.stride + q.bytes;
   const spans = (q: Piece) => Array.from({ length: q.count }, (_, k): [number, number] => [q.address + k * q.stride, q.address + k * q.stride + q.bytes]);
-  const overlap = (a: Piece, b: Piece) => spans(a).some(([a0, a1]) => spans(b).some(([b0, b1]) => b0 < a1 && a0 < b1));
+  const overlap = (a: Piece, b: Piece) => b.address < end(a) && a.address < end(b)
+    && (a.count === 1 && b.count === 1 || spans(a).some(([a0, a1]) => spans(b).some(([b0, b1]) => b0 < a1 && a0 < b1)));
   for (const [t, task] of tasks.entries())
     for (const pi of task.pieces) {
       const a = pieces[pi];
@@ -330,8 +333,6 @@ export interface TileGroup {
   rows: number[][];
   /** Row length in i32, a power of two. */
   stride: number;
-  /** Recurrent tiles: the state buffers of each tile (Task.state), appended to its table row. */
-  state?: boolean;
 }
 
 /** The tiled layers and their argument tables (the tile calls' costs include reading a row: TILE_ARGS). */
@@ -342,7 +343,8 @@ export function tileGroups(p: IntermittentPlan): TileGroup[] {
     let g = out[out.length - 1];
     if (!g || g.layer !== t.layer) {
       const vary = varying(t.whole!);
-      g = { layer: t.layer, first: i, call: t.whole!, vary, rows: [], stride: 2 ** Math.ceil(Math.log2(vary.length + (t.state ? 2 : 0))), ...(t.state ? { state: true } : {}) };
+      // (a recurrent layer's rows end with the tile's two state buffers, Task.state)
+      g = { layer: t.layer, first: i, call: t.whole!, vary, rows: [], stride: 2 ** Math.ceil(Math.log2(vary.length + (t.state ? 2 : 0))) };
       out.push(g);
     }
     const whole = g.call.args, tiled = t.calls[t.calls.length - 1].args;
