@@ -1,8 +1,8 @@
 // The checkpoint runtime of --intermittent modules (compiler/emit/intermittent.ts generates
 // the code that calls it; docs/intermittent.md is the host's side of the contract).
 // Inference is a fixed list of idempotent tasks. Its progress lives in a record at the end of
-// the non-volatile region: two 16-byte slots, each [seq, next task, inference id, hash of the
-// first 12 bytes]. A commit writes the slot that is not current, its hash last: until that
+// the non-volatile region: two 12-byte slots, each [sequence number (8 bits) and next task (24
+// bits) in one word, inference id, hash of the two words]. A commit writes the slot that is not current, its hash last: until that
 // last store lands the older slot is the valid one with the higher sequence number, so a
 // power failure at any point of a commit, even one that tears a 32-bit store, leaves one
 // valid record (double buffering with a two-phase commit: write the shadow, then validate
@@ -18,8 +18,10 @@
 const MIX: u32 = 0x9E3779B1;
 const SEED: u32 = 0x50494A31; // "PIJ1"
 
+/** The bytes of one slot of the record. */
+export const CK_SLOT: usize = 12;
 /** The record's bytes before the piece hashes: two slots. */
-export const CK_SLOTS: usize = 32;
+export const CK_SLOTS: usize = 24;
 
 /**
  * Hash of `count` ranges of n bytes, `stride` bytes apart from p (any alignment), seeded by
@@ -72,33 +74,46 @@ let cur: i32 = -1;
 let seq: u32 = 0;
 let ident: u32 = 0;
 
+/**
+ * Hash of a slot's three words: a multiply-xorshift mix of each in turn (no loop: the record
+ * is read at every begin and resume and written at every commit). Any change of one word, a
+ * torn store included, changes the hash but with probability 2^-32.
+ */
+@inline function slotHash(w0: u32, w1: u32): u32 {
+  let h = (SEED ^ w0) * MIX;
+  h = (rotl<u32>(h, 13) ^ w1) * MIX;
+  h = (h ^ (h >>> 15)) * MIX;
+  return h ^ (h >>> 13);
+}
+
 @inline function slotValid(s: usize): bool {
-  return ck_hash(s, 12, SEED) == load<u32>(s, 12);
+  return slotHash(load<u32>(s), load<u32>(s, 4)) == load<u32>(s, 8);
 }
 
 /** Reads the record at ck: the next task to run, or -1 when neither slot is valid. */
 export function ck_read(ck: usize): i32 {
-  const a = slotValid(ck), b = slotValid(ck + 16);
+  const a = slotValid(ck), b = slotValid(ck + CK_SLOT);
   if (!a && !b) { cur = -1; return -1; }
-  // both valid: the later one (sequence numbers compared modulo 2^32)
-  const useB = b && (!a || <i32>(load<u32>(ck + 16) - load<u32>(ck)) > 0);
+  // both valid: the later one. Commits alternate between the slots, so two valid slots hold
+  // consecutive sequence numbers (modulo 2^8): the later one is one more than the other.
+  const useB = b && (!a || (((load<u32>(ck + CK_SLOT) >>> 24) - (load<u32>(ck) >>> 24)) & 0x80) == 0);
   cur = useB ? 1 : 0;
-  const s = ck + (<usize>cur << 4);
-  seq = load<u32>(s);
-  ident = load<u32>(s, 8);
-  return <i32>load<u32>(s, 4);
+  const w = load<u32>(ck + (useB ? CK_SLOT : 0));
+  seq = w >>> 24;
+  ident = load<u32>(ck + (useB ? CK_SLOT : 0), 4);
+  return <i32>(w & 0xFFFFFF);
 }
 
-/** Commits `next` (and inference id `id`) into the shadow slot; returns the slot's address. */
+/** Commits `next` (below 2^24; and inference id `id`) into the shadow slot; returns the slot's address. */
 export function ck_commit(ck: usize, next: i32, id: u32): usize {
   const shadow = cur == 0 ? 1 : 0;
-  const s = ck + (<usize>shadow << 4);
-  store<u32>(s, seq + 1);
-  store<u32>(s, <u32>next, 4);
-  store<u32>(s, id, 8);
-  store<u32>(s, ck_hash(s, 12, SEED), 12); // the commit point
+  const s = ck + (shadow != 0 ? CK_SLOT : 0);
+  const q = (seq + 1) & 0xFF, w = (q << 24) | <u32>next;
+  store<u32>(s, w);
+  store<u32>(s, id, 4);
+  store<u32>(s, slotHash(w, id), 8); // the commit point
   cur = shadow;
-  seq++;
+  seq = q;
   ident = id;
   return s;
 }

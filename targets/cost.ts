@@ -40,6 +40,8 @@ export interface Target {
   runtimes: string[];
   cycles: Partial<Record<OpClass, Sourced>>;
   bulkCyclesPerByte: { copy: Sourced; fill: Sourced };
+  /** Device cycles to persist one byte of an --intermittent module's region (its non-volatile memory). */
+  nvCyclesPerByte: Sourced;
 }
 
 export interface Runtime {

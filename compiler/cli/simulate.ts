@@ -31,7 +31,9 @@ export const SIMULATE_HELP = `usage: picojoule simulate <dir> --intermittent [op
                            --capacitor), or all (default: those that apply)
   --seed <n>               seed of the random failures (1)
   --runs <n>               inferences to simulate, each with its own seed (1)
-  --nv-cycles-per-byte <n> device cycles to persist one byte (16: SPI FRAM at half the clock)
+  --nv-cycles-per-byte <n> device cycles to persist one byte (default: the target's,
+                           e.g. 16 on cortex-m4f: an SPI FRAM at half the clock; 2 on
+                           msp430fr5994: its on-chip FRAM, by DMA)
   --input <x.npy>          the inference's input: its sample --index (0); default: seeded
                            random values in [-1, 1]
   --index <i>              which sample of --input
@@ -85,7 +87,7 @@ export async function simulateCommand(a: SimulateArgs): Promise<{ out: string; o
   const policies: Array<"every" | "energy"> = a.policy === undefined || a.policy === "all" ? (a.capacitor || a.power === "steady" ? ["every", "energy"] : ["every"]) : a.policy === "every" || a.policy === "energy" ? [a.policy] : bad(`--policy ${a.policy}: choose every, energy or all`);
   if (a.harvest && !a.capacitor) bad("--harvest needs --capacitor <spec>: the device runs from a capacitor the harvester charges");
   if (a.capacitor && a.power) bad("--power and --capacitor exclude each other: a capacitor run fails when the capacitor runs dry");
-  const nvCyclesPerByte = num("nv-cycles-per-byte", a["nv-cycles-per-byte"], 16, 0);
+  const nvCyclesPerByte = num("nv-cycles-per-byte", a["nv-cycles-per-byte"], target.nvCyclesPerByte.value, 0);
   const runs = num("runs", a.runs, 1, 1), seed = num("seed", a.seed, 1, 0);
   if (!Number.isInteger(runs)) bad(`--runs ${a.runs}: expected a whole number >= 1`);
   const wasm = readFileSync(join(a.dir, "model.wasm"));

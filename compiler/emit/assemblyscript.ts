@@ -262,7 +262,7 @@ export function emitAssemblyScript(g: Graph, plan: MemoryPlan, selftest?: SelfTe
     ck = planTasks(g, plan, arenaBase, layerCode, intermittent);
     calls.splice(0, calls.length, ...ck.tasks.flatMap((t) => t.calls));
     need("../checkpoint", "ck_read");
-    for (const f of ["ck_commit", "ck_seal", "ck_check", "ck_hash_ranges", "ck_id", "ck_set_id", "CK_SLOTS"]) need("../checkpoint", f);
+    for (const f of ["ck_commit", "ck_seal", "ck_check", "ck_hash_ranges", "ck_id", "ck_set_id", "CK_SLOTS", "CK_SLOT"]) need("../checkpoint", f);
   }
   const memoryBase = Math.ceil((ck ? ck.nvBase + ck.nvBytes : arenaBase + plan.arenaBytes) / 16) * 16;
   const importLines = [...imports.entries()].sort(([a], [b]) => (a < b ? -1 : 1))

@@ -44,7 +44,7 @@ export function emitHeader(m: Manifest): string {
   if (ck) {
     lines.push("", `/* --intermittent (${ck.grain}): the host keeps [PJ_NV_BASE, PJ_NV_BASE + PJ_NV_BYTES) across resets. */`);
     lines.push(`/* ${ck.protocol} */`);
-    lines.push(`#define PJ_NV_BASE ${ck.region.base}u`, `#define PJ_NV_BYTES ${ck.region.bytes}u`, `#define PJ_RECORD_ADDR ${ck.region.recordAddress}u`, `#define PJ_RECORD_BYTES ${ck.region.recordBytes}u`);
+    lines.push(`#define PJ_NV_BASE ${ck.region.base}u`, `#define PJ_NV_BYTES ${ck.region.bytes}u`, `#define PJ_RECORD_ADDR ${ck.region.recordAddress}u`, `#define PJ_RECORD_BYTES ${ck.region.recordBytes}u`, `#define PJ_SLOT_BYTES ${ck.region.slotBytes}u`);
     lines.push(`#define PJ_TASKS ${ck.tasks.length}`, `#define PJ_PIECES ${ck.pieces.length}`, `#define PJ_WHOLES ${ck.wholes.length}`);
     lines.push(`/* the region's layout: 1 when every tensor has bytes of its own (deferred commits are never forced) */`, `#define PJ_NV_DISTINCT ${ck.layout === "distinct" ? 1 : 0}`);
     lines.push(`/* bytes the host writes before begin(): every input */`, `#define PJ_INPUTS_BYTES ${m.inputs.reduce((a, t) => a + t.bytes, 0)}u`);

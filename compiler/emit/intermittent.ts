@@ -35,6 +35,8 @@ export const TASK_GRAINS: readonly TaskGrain[] = ["layer", "tile", "unit"];
 /** The region's layout: every tensor its own bytes, or the plain module's sharing of dead tensors' bytes. */
 export type NvLayout = "distinct" | "shared";
 export const NV_LAYOUTS: readonly NvLayout[] = ["distinct", "shared"];
+/** The bytes of one of the record's two slots (CK_SLOT in runtime-as/checkpoint.ts). */
+export const SLOT_BYTES = 12;
 
 export interface IntermittentOptions {
   tasks: TaskGrain;
@@ -307,7 +309,10 @@ export function planTasks(g: Graph, plan: MemoryPlan, arenaBase: number, layers:
     tasks[last].reads.push([p0, p1]);
   }
   const recordAddress = up16(stateEnd);
-  const recordBytes = 32 + 4 * (pieces.length + wholes.length);
+  // two slots (runtime-as/checkpoint.ts), then a hash per piece and per whole tensor; a slot
+  // holds the next task in 24 bits
+  if (tasks.length >= 1 << 24) bad(`${g.source}: --intermittent: ${tasks.length} tasks; a record holds at most ${(1 << 24) - 1} (raise --task-instructions)`);
+  const recordBytes = 2 * SLOT_BYTES + 4 * (pieces.length + wholes.length);
   return { grain: opts.tasks, layout: opts.layout, taskInstructions: opts.taskInstructions, tasks, pieces, wholes, nvBase: arenaBase, nvBytes: recordAddress + recordBytes - arenaBase, recordAddress, recordBytes, eager };
 }
 

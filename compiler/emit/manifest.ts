@@ -4,7 +4,7 @@
  * quantization, address, bytes), memory (arena and its lower bound, constant data, pages),
  * and per-layer MACs and parameter bytes.
  */
-import type { IntermittentPlan } from "./intermittent.js";
+import { SLOT_BYTES, type IntermittentPlan } from "./intermittent.js";
 import { basename } from "node:path";
 import { dtypeBytes, numel, tensor, type Graph } from "../ir/graph.js";
 import { opDef } from "../ops/table.js";
@@ -100,7 +100,7 @@ export interface IntermittentInfo {
   /** "distinct": every tensor has its own bytes in the region (no task overwrites what an earlier one read, so war is -1 throughout); "shared": dead tensors' bytes are reused. */
   layout: string;
   /** The region the host must keep across resets: [base, base + bytes), the arena then the record. */
-  region: { base: number; bytes: number; recordAddress: number; recordBytes: number };
+  region: { base: number; bytes: number; recordAddress: number; recordBytes: number; slotBytes: number };
   /** What the host does: persist the dirty ranges after each call, write the region back after a reset, then resume(). */
   protocol: string;
   /** Per task: its layer and tile, MACs, estimated wasm instructions (the layer's measured count, shared), pieces written, and the latest earlier task reading what it overwrites. */
@@ -189,7 +189,7 @@ export const INTERMITTENT_PROTOCOL = "after a reset: write the saved region back
 function intermittentInfo(p: IntermittentPlan): IntermittentInfo {
   return {
     grain: p.grain, layout: p.layout, taskInstructions: p.taskInstructions,
-    region: { base: p.nvBase, bytes: p.nvBytes, recordAddress: p.recordAddress, recordBytes: p.recordBytes },
+    region: { base: p.nvBase, bytes: p.nvBytes, recordAddress: p.recordAddress, recordBytes: p.recordBytes, slotBytes: SLOT_BYTES },
     protocol: INTERMITTENT_PROTOCOL,
     tasks: p.tasks.map((t) => ({ layer: t.layer, tile: t.tile, tiles: t.tiles, macs: t.macs, instructions: t.instructions, pieces: t.pieces, war: t.war })),
     pieces: p.pieces.map((q) => ({ ...q })),

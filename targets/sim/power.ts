@@ -192,7 +192,7 @@ export async function simulator(wasm: Uint8Array, manifest: Manifest, target: Ta
           r.persistBytes += k;
           persisted = true;
           if (k < len) { r.tornPersists++; throw new PowerFail(); }
-          if (len === 16 && p >= ck!.region.recordAddress && p < ck!.region.recordAddress + 32) r.commits++;
+          if (len === ck!.region.slotBytes && p >= ck!.region.recordAddress && p < ck!.region.recordAddress + 2 * ck!.region.slotBytes) r.commits++;
         }
       };
       try {

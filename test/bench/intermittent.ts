@@ -2,11 +2,14 @@
  * Checkpointed inference under power failures, for docs/intermittent.md: for each int8
  * example and task grain, the cycles on steady power against the plain module (compiled
  * without --intermittent), then the cycles with random failures (exponential gaps of 100,000
- * wasm instructions on average, five seeds) and from a capacitor that holds about 100,000
+ * wasm instructions on average, 20 seeds) and from a capacitor that holds about 100,000
  * instructions' worth of energy, under each commit policy; all on one target in this run.
  * Then the failure campaign: random failures on every example until at least --failures
  * (10,000) have struck, each inference checked bit for bit against steady power.
- *   npm run build && node dist/test/bench/intermittent.js [--failures 10000] [--seeds 10] [--target cortex-m4f]
+ * Persisting costs the target's nvCyclesPerByte (targets/mcu/*.json: 16 on cortex-m4f, an SPI
+ * FRAM; 2 on msp430fr5994, its on-chip FRAM).
+ *   npm run build && node dist/test/bench/intermittent.js [--failures 10000] [--seeds 20]
+ *     [--target cortex-m4f] [--runtime wamr-aot] [--grains layer,tile,unit] [--nv-cycles-per-byte n]
  */
 import { compileModel, quantizeInput, type CompileOptions } from "../../compiler/pipeline.js";
 import { readNpy } from "../../compiler/util/npy.js";
@@ -23,11 +26,12 @@ const opt = (k: string, d: string) => { const i = args.indexOf(`--${k}`); return
 const FAILURES = Number(opt("failures", "10000"));
 const TARGET = opt("target", "cortex-m4f");
 const EXAMPLES = ["cancer-mlp", "digits-cnn", "ecg-tcn", "sunspots-lstm"];
-const GRAINS = ["layer", "tile", "unit"] as const;
-const NV = 16;
-const SEEDS = Number(opt("seeds", "10"));
+const GRAINS = opt("grains", "layer,tile,unit").split(",") as Array<"layer" | "tile" | "unit">;
+const SEEDS = Number(opt("seeds", "20"));
 
-const target = loadTarget(TARGET), runtime = loadRuntime("wamr-aot", target);
+const target = loadTarget(TARGET);
+const runtime = loadRuntime(opt("runtime", target.runtimes.includes("wamr-aot") ? "wamr-aot" : target.runtimes[0]), target);
+const NV = Number(opt("nv-cycles-per-byte", String(target.nvCyclesPerByte.value)));
 const int8 = (ex: string): CompileOptions => ({ quantize: "int8", calibrate: `examples/${ex}/calib.npy` });
 
 const samples = new Map<string, ReturnType<typeof readNpy>>();

@@ -133,7 +133,9 @@ describe.skipIf(skip)("examples/wamr-host: the C host under wasm2c, with power f
       const what = `${name} ${args.join(" ")}`;
       // one inference per byte written by the failure-free run, each cut once
       expect(r.summary.runs, what).toBe(r.summary.bytes);
-      expect(r.summary.bytes, what).toBeGreaterThan(100);
+      // (enough cuts to mean something: the smallest case, cancer-mlp with deferred commits,
+      // writes its inputs, outputs, their hashes and one record slot)
+      expect(r.summary.bytes, what).toBeGreaterThan(50);
       expect(r.summary.resets, what).toBe(r.summary.runs);
       expect(r.summary.unused, what).toBe(0);
       const wrong = r.runs.filter((x) => x.outputs !== b.want);

@@ -149,10 +149,10 @@ describe("checkpointed inference (--intermittent)", () => {
     // a cut only costs the work since the last commit: no restart from task 0, and a second
     // begin() only when the cut tore the first one's persist
     // begin() commits nothing: the first record lands with task 0's commit, which persists the
-    // inputs and task 0's outputs that later tasks read, the hashes of pieces 0 .. (task 1's
-    // first), then the 16-byte slot
+    // inputs and task 0's outputs that later tasks read, their hashes, then a record slot
     const ck = c.manifest.intermittent!, firstOf1 = ck.tasks[1].pieces[0];
-    const beginBytes = ck.pieces.slice(0, firstOf1).filter((p) => p.last >= 1).reduce((a, p) => a + p.bytes * p.count, 0) + 4 * firstOf1 + 16;
+    const sealed = ck.pieces.slice(0, firstOf1).filter((p) => p.last >= 1);
+    const beginBytes = sealed.reduce((a, p) => a + p.bytes * p.count, 0) + 4 * sealed.length + ck.region.slotBytes;
     let total = 0;
     for (let b = 0; ; b++) {
       const r = hostRun(c, x, [b]);
@@ -216,7 +216,7 @@ describe("checkpointed inference (--intermittent)", () => {
     const m = c.manifest, ck = m.intermittent!;
     expect(ck.region.base).toBe(m.memory.arenaBase);
     expect(ck.region.recordAddress).toBeGreaterThanOrEqual(m.memory.arenaBase + m.memory.arenaBytes);
-    expect(ck.region.recordBytes).toBe(32 + 4 * (ck.pieces.length + ck.wholes.length));
+    expect(ck.region.recordBytes).toBe(2 * ck.region.slotBytes + 4 * (ck.pieces.length + ck.wholes.length));
     // every split layer's output is also hashed whole (the tiles cover it)
     expect(ck.wholes.length).toBeGreaterThan(0);
     for (const w of ck.wholes) expect(ck.pieces.filter((p) => p.tensor === w.tensor).reduce((a, p) => a + p.bytes * p.count, 0)).toBe(w.bytes);
@@ -247,6 +247,39 @@ describe("checkpointed inference (--intermittent)", () => {
     // before begin or resume nothing runs; a fresh region holds no record
     expect(ex.step(1)).toBe(-1);
     expect(ex.resume()).toBe(-1);
+  });
+
+  it("the record's 8-bit sequence number wraps: after each of 600 commits over consecutive inferences a reset resumes at the task committed last", async () => {
+    const c = await compileModel("examples/cancer-mlp/model.onnx", { ...int8("cancer-mlp"), intermittent: { tasks: "unit" } });
+    const m = c.manifest, reg = m.intermittent!.region, T = m.intermittent!.tasks.length;
+    const mod = new WebAssembly.Module(c.wasm as Uint8Array<ArrayBuffer>);
+    const nv = new Uint8Array(reg.bytes);
+    const x = sample(m, "cancer-mlp", 1);
+    const fresh = () => {
+      const ex = new WebAssembly.Instance(mod, {}).exports as unknown as Ex & { next_task(): number };
+      return { ex, mem: new Uint8Array(ex.memory.buffer) };
+    };
+    const persist = (ex: Ex, mem: Uint8Array) => { for (let i = 0; i < ex.dirty_count(); i++) nv.set(mem.subarray(ex.dirty_ptr(i), ex.dirty_ptr(i) + ex.dirty_len(i)), ex.dirty_ptr(i) - reg.base); };
+    let { ex, mem } = fresh();
+    let commits = 0, id = 0;
+    while (commits < 600) {
+      id++;
+      m.inputs.forEach((io, i) => mem.set(new Uint8Array(x[i].data.buffer, x[i].data.byteOffset, io.bytes), io.address));
+      ex.begin(id);
+      persist(ex, mem);
+      for (let t = 0; t < T; t++) {
+        expect(ex.step(1)).toBe(T - t - 1);
+        persist(ex, mem);
+        commits++;
+        // a reset now: the image alone says where this inference is
+        ({ ex, mem } = fresh());
+        mem.set(nv, reg.base);
+        expect(ex.resume(), `commit ${commits}`).toBe(t + 1);
+        expect(ex.inference_id()).toBe(id);
+        persist(ex, mem);
+      }
+    }
+    expect(commits).toBeGreaterThan(2 * 256);
   });
 
   it("after a reset each task checks the saved pieces it reads: a corrupted one restarts the inference, with corrupted inputs too the host is asked for them", async () => {
@@ -317,7 +350,7 @@ describe("checkpointed inference (--intermittent)", () => {
     for (const flip of [later, -1]) {
       const nv = nv1.slice();
       if (flip >= 0) nv[ck.pieces[flip].address - reg.base] ^= 4;
-      else nv[reg.recordAddress - reg.base + 32 + 4 * (ck.pieces.length + ck.wholes.indexOf(whole))] ^= 1; // the whole-tensor hash itself
+      else nv[reg.recordAddress - reg.base + 2 * reg.slotBytes + 4 * (ck.pieces.length + ck.wholes.indexOf(whole))] ^= 1; // the whole-tensor hash itself
       const ex = fresh();
       new Uint8Array(ex.memory.buffer).set(nv, reg.base);
       expect(ex.resume()).toBe(l5);
