@@ -94,7 +94,8 @@ for (const ex of EXAMPLES) {
     const why = (e: unknown) => {
       const m = (e as Error).message;
       if (/power-ons in a row/.test(m)) return `livelock at ${m.match(/task \d+ \(layer \d+\)/)?.[0] ?? "a task"}`;
-      return `refused: ${m.match(/task \d+ \(layer \d+[^)]*\)[^:]*? needs [\d.]+ uJ/)?.[0] ?? m.slice(0, 60)}`;
+      const r = m.match(/(task \d+) \(layer (\d+) (\w+) .*? needs ([\d.e+]+ uJ)/);
+      return `refused: ${r ? `${r[1]} (layer ${r[2]} ${r[3]}) needs ${r[4]}` : m.slice(0, 60)}`;
     };
     try {
       const a = run({ power: { kind: "harvest", capacitor: cap, harvest }, policy: "every", nvCyclesPerByte: NV });
