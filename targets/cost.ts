@@ -42,6 +42,8 @@ export interface Target {
   bulkCyclesPerByte: { copy: Sourced; fill: Sourced };
   /** Device cycles to persist one byte of an --intermittent module's region (its non-volatile memory). */
   nvCyclesPerByte: Sourced;
+  /** Device cycles per range persisted, besides its bytes (an SPI FRAM's command and address). */
+  nvCyclesPerWrite: Sourced;
 }
 
 export interface Runtime {

@@ -326,7 +326,7 @@ async function simulateCmd(argv: string[]): Promise<number> {
   const { values: v, positionals } = args("simulate", argv, {
     intermittent: { type: "boolean" }, target: { type: "string" }, runtime: { type: "string" }, power: { type: "string" },
     capacitor: { type: "string" }, harvest: { type: "string" }, policy: { type: "string" }, seed: { type: "string" }, runs: { type: "string" },
-    "nv-cycles-per-byte": { type: "string" }, input: { type: "string" }, index: { type: "string" }, json: { type: "boolean" },
+    "nv-cycles-per-byte": { type: "string" }, "nv-cycles-per-write": { type: "string" }, persist: { type: "string" }, input: { type: "string" }, index: { type: "string" }, json: { type: "boolean" },
   });
   if (v.help) { console.log(SIMULATE_HELP); return 0; }
   if (positionals.length !== 1) bad(`simulate: expected one compiled folder (see picojoule simulate --help)`);

@@ -34,6 +34,12 @@ export const SIMULATE_HELP = `usage: picojoule simulate <dir> --intermittent [op
   --nv-cycles-per-byte <n> device cycles to persist one byte (default: the target's,
                            e.g. 16 on cortex-m4f: an SPI FRAM at half the clock; 2 on
                            msp430fr5994: its on-chip FRAM, by DMA)
+  --nv-cycles-per-write <n> device cycles per range persisted, besides its bytes
+                           (default: the target's, e.g. 80 on cortex-m4f: the SPI
+                           FRAM's write-enable, command and address)
+  --persist <mode>         wait (default: the core writes each range and waits), or dma:
+                           a DMA channel writes them in the background while the next
+                           task runs (not with --capacitor; docs/intermittent.md)
   --input <x.npy>          the inference's input: its sample --index (0); default: seeded
                            random values in [-1, 1]
   --index <i>              which sample of --input
@@ -45,7 +51,7 @@ Exit codes: 0 ok, 1 the answer differs from steady power (a bug), 2 bad input.`;
 export interface SimulateArgs {
   dir: string;
   target?: string; runtime?: string; power?: string; capacitor?: string; harvest?: string;
-  policy?: string; seed?: string; runs?: string; "nv-cycles-per-byte"?: string;
+  policy?: string; seed?: string; runs?: string; "nv-cycles-per-byte"?: string; "nv-cycles-per-write"?: string; persist?: string;
   input?: string; index?: string; json?: boolean;
 }
 
@@ -88,13 +94,17 @@ export async function simulateCommand(a: SimulateArgs): Promise<{ out: string; o
   if (a.harvest && !a.capacitor) bad("--harvest needs --capacitor <spec>: the device runs from a capacitor the harvester charges");
   if (a.capacitor && a.power) bad("--power and --capacitor exclude each other: a capacitor run fails when the capacitor runs dry");
   const nvCyclesPerByte = num("nv-cycles-per-byte", a["nv-cycles-per-byte"], target.nvCyclesPerByte.value, 0);
+  const nvCyclesPerWrite = num("nv-cycles-per-write", a["nv-cycles-per-write"], target.nvCyclesPerWrite.value, 0);
+  const persist = a.persist === undefined ? "wait" : a.persist === "wait" || a.persist === "dma" ? a.persist : bad(`--persist ${a.persist}: choose wait or dma`);
+  if (persist === "dma" && a.capacitor) bad("--persist dma goes with --power steady or random:<n>; the capacitor model has no term for a DMA running beside the core: use --persist wait with --capacitor");
+  const nv = { nvCyclesPerByte, nvCyclesPerWrite, persist } as const;
   const runs = num("runs", a.runs, 1, 1), seed = num("seed", a.seed, 1, 0);
   if (!Number.isInteger(runs)) bad(`--runs ${a.runs}: expected a whole number >= 1`);
   const wasm = readFileSync(join(a.dir, "model.wasm"));
   const inputs = inputOf(manifest!, a);
   const steadyOut = runRaw(await instantiate(wasm, manifest!), inputs)[0];
   const sim = await simulator(wasm, manifest!, target, runtime);
-  const steady = sim.run(inputs, { power: { kind: "steady" }, policy: "every", nvCyclesPerByte });
+  const steady = sim.run(inputs, { power: { kind: "steady" }, policy: "every", ...nv });
   let powerText: string;
   let power: Parameters<typeof sim.run>[1]["power"];
   if (a.capacitor) {
@@ -117,7 +127,7 @@ export async function simulateCommand(a: SimulateArgs): Promise<{ out: string; o
     const acc = { failures: 0, torn: 0, cycles: 0, persistBytes: 0, commits: 0, seconds: 0, offSeconds: 0, restarts: 0, same: true };
     for (let k = 0; k < runs; k++) {
       const p = power!.kind === "random" ? { ...power!, seed: seed + k } : power!;
-      const r = sim.run(inputs, { power: p, policy, nvCyclesPerByte });
+      const r = sim.run(inputs, { power: p, policy, ...nv });
       const same = Buffer.compare(Buffer.from(r.outputs[0].data.buffer, r.outputs[0].data.byteOffset, r.outputs[0].data.byteLength), Buffer.from(steadyOut.data.buffer, steadyOut.data.byteOffset, steadyOut.data.byteLength)) === 0;
       acc.same &&= same;
       acc.failures += r.failures; acc.torn += r.tornPersists; acc.cycles += r.cycles; acc.persistBytes += r.persistBytes;
@@ -127,11 +137,11 @@ export async function simulateCommand(a: SimulateArgs): Promise<{ out: string; o
     const per = (x: number) => x / runs;
     rows.push({ policy, identical: acc.same, failures: per(acc.failures), tornPersists: per(acc.torn), cycles: per(acc.cycles), vsSteady: per(acc.cycles) / steady.cycles, reexecutedCycles: per(acc.cycles) - steady.cycles, persistBytes: per(acc.persistBytes), commits: per(acc.commits), seconds: per(acc.seconds), offSeconds: per(acc.offSeconds) });
   }
-  const report = { model: manifest!.source, grain: manifest!.intermittent!.grain, tasks: manifest!.intermittent!.tasks.length, target: target.name, runtime: runtime.name, power: powerText!, runs, nvCyclesPerByte, steady: { cycles: steady.cycles, persistBytes: steady.persistBytes, seconds: steady.seconds }, policies: rows };
+  const report = { model: manifest!.source, grain: manifest!.intermittent!.grain, tasks: manifest!.intermittent!.tasks.length, target: target.name, runtime: runtime.name, power: powerText!, runs, nvCyclesPerByte, nvCyclesPerWrite, persist, steady: { cycles: steady.cycles, persistBytes: steady.persistBytes, seconds: steady.seconds }, policies: rows };
   if (a.json) return { out: JSON.stringify(report, null, 1), ok };
   const f = (x: number, d = 0) => x.toLocaleString("en-US", { maximumFractionDigits: d, minimumFractionDigits: d });
   const lines = [
-    `${report.model} (--intermittent ${report.grain}, ${report.tasks} tasks) on ${report.target} / ${report.runtime}; ${report.power}; ${runs} run(s), per run:`,
+    `${report.model} (--intermittent ${report.grain}, ${report.tasks} tasks) on ${report.target} / ${report.runtime}; ${report.power}; persisting ${nvCyclesPerByte} cycles a byte and ${nvCyclesPerWrite} a write${persist === "dma" ? ", by DMA in the background" : ""}; ${runs} run(s), per run:`,
     `steady power, a commit after every task: ${f(steady.cycles)} cycles, ${f(steady.persistBytes)} bytes persisted, ${(steady.seconds * 1e3).toFixed(2)} ms`,
     "",
     "policy   answer     failures  torn  cycles        vs steady  done again    persisted B  commits  time",

@@ -48,11 +48,26 @@ export type Power =
 
 export type Policy = "every" | "energy";
 
+/**
+ * How the host persists. "wait": the core writes each range itself and waits on it. "dma":
+ * a DMA channel writes the ranges in order in the background while the core runs the next
+ * call; the core waits only before a call while ranges listed before the previous call are
+ * still in flight (so that no call writes bytes the DMA has yet to read: a commit writes the
+ * slot the call before the previous one wrote), before writing the inputs, and at the end
+ * until the queue has drained (the answer is safe only then). With the shared layout it
+ * drains the queue before every call (a task may overwrite a tensor's bytes).
+ */
+export type PersistMode = "wait" | "dma";
+
 export interface SimOptions {
   power: Power;
   policy: Policy;
-  /** Device cycles the host spends per byte it persists (an SPI FRAM write, say). */
+  /** Device cycles per byte persisted (an SPI FRAM write, say). */
   nvCyclesPerByte: number;
+  /** Device cycles per range persisted, besides its bytes (an SPI FRAM's write-enable, command and address; 0 by default). */
+  nvCyclesPerWrite?: number;
+  /** "wait" (default) or "dma". */
+  persist?: PersistMode;
   /** Gives up after this many power failures (a task that never fits is reported before). */
   maxFailures?: number;
 }
@@ -62,11 +77,17 @@ export interface SimResult {
   failures: number;
   /** Failures that struck while the host was persisting (a torn image). */
   tornPersists: number;
-  /** Device cycles: the module's, the host's persists, and both together. */
+  /**
+   * Device cycles: the module's, the persists' (the core's with "wait", the DMA's with "dma"),
+   * and the total: with "wait" the sum, with "dma" the cycles from the first power-on to the
+   * drained queue (the module's and the core's waits).
+   */
   wasmCycles: number;
   persistCycles: number;
   cycles: number;
   persistBytes: number;
+  /** Ranges persisted (each costs nvCyclesPerWrite besides its bytes). */
+  persistWrites: number;
   /** Record commits persisted in full. */
   commits: number;
   /** resume() found a corrupted piece and restarted, or the host had to begin() again. */
@@ -116,11 +137,14 @@ interface Exports {
   [k: string]: unknown;
 }
 
+/** What persisting costs: per byte and per range. */
+export interface NvCost { nvCyclesPerByte: number; nvCyclesPerWrite?: number }
+
 export interface Simulator {
   /** One inference of `inputs` (raw: int8/int16/float as the module takes them). */
   run(inputs: Value[], opts: SimOptions): SimResult;
   /** Device cycles of each task on steady power, its commit included (measured on `inputs`). */
-  taskCycles(inputs: Value[], nvCyclesPerByte: number): number[];
+  taskCycles(inputs: Value[], nv: NvCost): number[];
   /** Wasm instructions of one run() on `inputs` (begin, every task with a commit; no persist). */
   instructions(inputs: Value[]): Promise<number>;
   /** Joules per device cycle (run current x supply) and the clock. */
@@ -151,18 +175,25 @@ export async function simulator(wasm: Uint8Array, manifest: Manifest, target: Ta
 
   function simulate(inputs: Value[], opts: SimOptions, measure = false): SimResult {
     if (!(opts.nvCyclesPerByte >= 0) || !Number.isFinite(opts.nvCyclesPerByte)) bad(`--nv-cycles-per-byte ${opts.nvCyclesPerByte}: expected a number >= 0`);
+    const perWrite = opts.nvCyclesPerWrite ?? 0, perByte = opts.nvCyclesPerByte;
+    if (!(perWrite >= 0) || !Number.isFinite(perWrite)) bad(`--nv-cycles-per-write ${perWrite}: expected a number >= 0`);
+    const dma = (opts.persist ?? "wait") === "dma";
+    if (opts.persist !== undefined && opts.persist !== "wait" && opts.persist !== "dma") bad(`--persist ${opts.persist}: choose wait or dma`);
+    if (dma && opts.power.kind === "harvest") bad("--persist dma: the capacitor model drains energy at the core's rate and has no term for a DMA running beside it; use --persist wait with --capacitor");
+    const drainEach = dma && ck!.layout === "shared";
     const power = opts.power;
     const draw = power.kind === "random" ? rng(power.seed) : () => 0.5;
     const maxFailures = opts.maxFailures ?? 100_000;
     const activeWatts = eCycle * clock;
     const nv = new Uint8Array(bytes); // the host's image: zeros until the first persist
     let persisted = false;
-    const r: SimResult = { outputs: [], failures: 0, tornPersists: 0, wasmCycles: 0, persistCycles: 0, cycles: 0, persistBytes: 0, commits: 0, restarts: 0, rebegins: 0, sleeps: 0, resumeCycles: 0, joules: 0, seconds: 0, offSeconds: 0 };
+    const r: SimResult = { outputs: [], failures: 0, tornPersists: 0, wasmCycles: 0, persistCycles: 0, cycles: 0, persistBytes: 0, persistWrites: 0, commits: 0, restarts: 0, rebegins: 0, sleeps: 0, resumeCycles: 0, joules: 0, seconds: 0, offSeconds: 0 };
     const id = 1;
     let t = 0; // seconds since the first power-on
     let progress = 0, progressAt = -1, stuck = 0;
     const costs: number[] = measure ? new Array(T).fill(0) : [], pcosts: number[] = measure ? new Array(T).fill(0) : [];
     if (opts.policy === "energy" && power.kind === "random") bad("--policy energy reads the energy left in a capacitor; random failures give it nothing to read: use --capacitor, or --policy every");
+    let wall = 0; // cycles on, over all power-ons
     let pending = 0; // the energy policy's estimate of what a deferred commit owes: its hashing and persist
     for (;;) {
       // one power-on: the cycles available until the next failure
@@ -176,24 +207,84 @@ export async function simulator(wasm: Uint8Array, manifest: Manifest, target: Ta
       const ex = inst.exports as unknown as Exports;
       const fuel = ex[FUEL_GLOBAL] as WebAssembly.Global, budget = ex[BUDGET_GLOBAL] as WebAssembly.Global;
       fuel.value = 0;
-      let host = 0; // cycles the host spent persisting during this power-on
+      // cycles of this power-on besides the module's: with "wait" the core persisting, with
+      // "dma" the core waiting on the queue
+      let host = 0;
+      let dmaBusy = 0; // "dma": the DMA's cycles this power-on
       const mem = new Uint8Array(ex.memory.buffer);
       const spent = () => (fuel.value as number) + host;
       const arm = () => { budget.value = left - host; };
+      const isSlot = (p: number, len: number) => len === ck!.region.slotBytes && p >= ck!.region.recordAddress && p < ck!.region.recordAddress + 2 * ck!.region.slotBytes;
+      const landed = (p: number, len: number, k: number) => {
+        nv.set(mem.subarray(p, p + k), p - base);
+        r.persistBytes += k;
+        r.persistWrites++;
+        persisted = true;
+        if (k === len && isSlot(p, len)) r.commits++;
+      };
+      // "dma": the ranges queued, each with its bytes as listed and the cycle its write starts
+      let queue: Array<{ p: number; data: Uint8Array; start: number }> = [];
+      let dmaEnd = 0;
+      const callEnds: number[] = []; // the queue's end after each call's ranges
+      /**
+       * "dma": the ranges the DMA has finished by cycle `until` go to the image, and with
+       * `cut` (power fails at `until`) the bytes of the one it was writing too; false when
+       * that one tore. A DMA reads memory as it goes: the bytes it wrote must still be the
+       * ones listed, or the host's rule let a call change them in flight.
+       */
+      const land = (until: number, cut: boolean) => {
+        let whole = true, done = 0;
+        for (const q of queue) {
+          if (q.start >= until) break;
+          const len = q.data.length, end = q.start + perWrite + len * perByte;
+          if (end > until && !cut) break;
+          const k = end <= until ? len : perByte > 0 ? Math.max(0, Math.min(len, Math.floor((until - q.start - perWrite) / perByte))) : 0;
+          if (Buffer.compare(mem.subarray(q.p, q.p + k), q.data.subarray(0, k)) !== 0) internal(`simulate --persist dma: bytes of [${q.p}, ${q.p + len}) changed while the DMA was writing them`);
+          nv.set(q.data.subarray(0, k), q.p - base);
+          r.persistBytes += k;
+          r.persistWrites++;
+          dmaBusy += Math.min(until, end) - q.start;
+          persisted = true;
+          done++;
+          if (k < len) { whole = false; break; }
+          if (isSlot(q.p, len)) r.commits++;
+        }
+        queue = cut ? [] : queue.slice(done);
+        return whole;
+      };
+      /** "dma": the core waits (powered) until cycle `at`; the power may fail meanwhile. */
+      const waitUntil = (at: number) => {
+        if (at <= spent()) return;
+        if (at > left) { host = left - (fuel.value as number); throw new PowerFail(); }
+        host = at - (fuel.value as number);
+      };
+      /** Before a module call: the rule of PersistMode "dma". */
+      const beforeCall = () => {
+        if (!dma) return;
+        const at = drainEach ? dmaEnd : callEnds.length >= 2 ? callEnds[callEnds.length - 2] : 0;
+        waitUntil(at);
+        land(Math.max(spent(), at), false); // (spent() may round just below `at`)
+        arm();
+      };
       const persist = () => {
         const n = ex.dirty_count();
         for (let i = 0; i < n; i++) {
           const p = ex.dirty_ptr(i), len = ex.dirty_len(i);
           if (p < base || p + len > base + bytes) internal(`simulate: dirty range [${p}, ${p + len}) outside the region [${base}, ${base + bytes})`);
-          const fit = opts.nvCyclesPerByte > 0 ? Math.floor((left - spent()) / opts.nvCyclesPerByte) : len;
+          if (dma) {
+            const start = Math.max(spent(), dmaEnd);
+            queue.push({ p, data: mem.slice(p, p + len), start });
+            dmaEnd = start + perWrite + len * perByte;
+            continue;
+          }
+          // the write's command first, then its bytes, one at a time
+          const fit = perByte > 0 ? Math.floor((left - spent() - perWrite) / perByte) : left - spent() >= perWrite ? len : 0;
           const k = Math.max(0, Math.min(len, fit));
-          nv.set(mem.subarray(p, p + k), p - base);
-          host += k * opts.nvCyclesPerByte;
-          r.persistBytes += k;
-          persisted = true;
+          host += Math.min(Math.max(0, left - spent()), perWrite + k * perByte);
+          landed(p, len, k);
           if (k < len) { r.tornPersists++; throw new PowerFail(); }
-          if (len === ck!.region.slotBytes && p >= ck!.region.recordAddress && p < ck!.region.recordAddress + 2 * ck!.region.slotBytes) r.commits++;
         }
+        if (dma) callEnds.push(dmaEnd);
       };
       try {
         if (persisted) mem.set(nv, base);
@@ -202,6 +293,7 @@ export async function simulator(wasm: Uint8Array, manifest: Manifest, target: Ta
         r.resumeCycles += fuel.value as number;
         if (next >= 0 && ex.inference_id() !== id) next = -1;
         const start = () => {
+          if (dma) { waitUntil(dmaEnd); land(Infinity, false); arm(); } // the inputs' bytes may be in flight
           writeInputs({ manifest, memory: ex.memory }, inputs);
           arm(); ex.begin(id); persist();
         };
@@ -244,6 +336,7 @@ export async function simulator(wasm: Uint8Array, manifest: Manifest, target: Ta
             const full = power.capacitor.usableJoules / eCycle;
             commit = left - spent() - need - 0.1 * (c[task] + next) < 0 || 1.2 * (pending + p[task] + next) > full ? 1 : 0;
           } else if (opts.policy === "energy") commit = 0;
+          beforeCall();
           const before = fuel.value as number, hostBefore = host;
           arm();
           const leftTasks = ex.step(commit);
@@ -255,15 +348,18 @@ export async function simulator(wasm: Uint8Array, manifest: Manifest, target: Ta
           if (leftTasks < 0) internal("simulate: step() refused to run before resume()");
           if (commit) progress = Math.max(progress, ex.next_task());
           if (leftTasks === 0) {
+            beforeCall();
             arm(); ex.commit(); persist();
             break;
           }
         }
+        if (dma) { waitUntil(dmaEnd); land(Infinity, true); } // the answer is safe once the queue has drained
         // done: the outputs, read from the module's memory
         r.outputs = readOutputs({ manifest, memory: ex.memory });
         r.restarts += ex.restarts();
         r.wasmCycles += fuel.value as number;
-        r.persistCycles += host;
+        r.persistCycles += dma ? dmaBusy : host;
+        wall += spent();
         t += spent() / clock;
         break;
       } catch (e) {
@@ -273,8 +369,10 @@ export async function simulator(wasm: Uint8Array, manifest: Manifest, target: Ta
         budget.value = Infinity;
         r.restarts += ex.restarts();
         const used = Math.min(left, spent());
+        if (dma && !land(used, true)) r.tornPersists++;
         r.wasmCycles += Math.min(fuel.value as number, left - host);
-        r.persistCycles += host;
+        r.persistCycles += dma ? dmaBusy : host;
+        wall += used;
         t += used / clock;
         // recharge
         if (power.kind === "harvest") {
@@ -288,17 +386,20 @@ export async function simulator(wasm: Uint8Array, manifest: Manifest, target: Ta
         if (r.failures > maxFailures) bad(`simulate: more than ${maxFailures} power failures before the inference completed`);
       }
     }
-    r.cycles = r.wasmCycles + r.persistCycles;
-    r.joules = r.cycles * eCycle;
+    // "dma": the persists' energy at the core's run current too (an over-estimate for a DMA
+    // channel and an SPI peripheral, kept so that only the time differs from "wait")
+    r.cycles = dma ? wall : r.wasmCycles + r.persistCycles;
+    r.joules = (r.wasmCycles + r.persistCycles) * eCycle;
     r.seconds = t;
     if (measure) { taskCycles = costs; taskPersist = pcosts; }
     return r;
   }
 
-  const measure = (inputs: Value[], nvCyclesPerByte: number) => {
-    simulate(inputs, { power: { kind: "steady" }, policy: "energy", nvCyclesPerByte }, true);
+  const measure = (inputs: Value[], nv: NvCost) => {
+    const { nvCyclesPerByte, nvCyclesPerWrite } = nv;
+    simulate(inputs, { power: { kind: "steady" }, policy: "energy", nvCyclesPerByte, nvCyclesPerWrite }, true);
     const bare = taskCycles!;
-    simulate(inputs, { power: { kind: "steady" }, policy: "every", nvCyclesPerByte }, true);
+    simulate(inputs, { power: { kind: "steady" }, policy: "every", nvCyclesPerByte, nvCyclesPerWrite }, true);
     commitCycles = taskCycles!.map((c, i) => Math.max(0, c - bare[i]));
     return taskCycles!.map((c, i) => c + taskPersist![i]);
   };
@@ -317,7 +418,7 @@ export async function simulator(wasm: Uint8Array, manifest: Manifest, target: Ta
     clockHz: clock,
     taskCycles: measure,
     run(inputs, opts) {
-      if (opts.policy === "energy" || opts.power.kind === "harvest") measure(inputs, opts.nvCyclesPerByte);
+      if (opts.policy === "energy" || opts.power.kind === "harvest") measure(inputs, opts);
       if (opts.power.kind === "harvest") {
         // the capacitor must hold the largest task and its commit, from a full charge, without harvest
         const cap = opts.power.capacitor;

@@ -9,7 +9,8 @@
  * Persisting costs the target's nvCyclesPerByte (targets/mcu/*.json: 16 on cortex-m4f, an SPI
  * FRAM; 2 on msp430fr5994, its on-chip FRAM).
  *   npm run build && node dist/test/bench/intermittent.js [--failures 10000] [--seeds 20]
- *     [--target cortex-m4f] [--runtime wamr-aot] [--grains layer,tile,unit] [--nv-cycles-per-byte n]
+ *     [--target cortex-m4f] [--runtime wamr-aot] [--grains layer,tile,unit]
+ *     [--nv-cycles-per-byte n] [--nv-cycles-per-write n] [--persist wait|dma] [--task-instructions n]
  */
 import { compileModel, quantizeInput, type CompileOptions } from "../../compiler/pipeline.js";
 import { readNpy } from "../../compiler/util/npy.js";
@@ -31,7 +32,13 @@ const SEEDS = Number(opt("seeds", "20"));
 
 const target = loadTarget(TARGET);
 const runtime = loadRuntime(opt("runtime", target.runtimes.includes("wamr-aot") ? "wamr-aot" : target.runtimes[0]), target);
-const NV = Number(opt("nv-cycles-per-byte", String(target.nvCyclesPerByte.value)));
+const NVB = Number(opt("nv-cycles-per-byte", String(target.nvCyclesPerByte.value)));
+const NVW = Number(opt("nv-cycles-per-write", String(target.nvCyclesPerWrite.value)));
+const PERSIST = opt("persist", "wait") as "wait" | "dma";
+const TASK = args.includes("--task-instructions") ? { taskInstructions: Number(opt("task-instructions", "")) } : {};
+const NV = { nvCyclesPerByte: NVB, nvCyclesPerWrite: NVW, persist: PERSIST };
+// the capacitor model has no term for a DMA beside the core: its columns always persist with "wait"
+const NV_WAIT = { ...NV, persist: "wait" as const };
 const int8 = (ex: string): CompileOptions => ({ quantize: "int8", calibrate: `examples/${ex}/calib.npy` });
 
 const samples = new Map<string, ReturnType<typeof readNpy>>();
@@ -65,20 +72,20 @@ for (const ex of EXAMPLES) {
   const want = runRaw(await instantiate(plain.wasm, plain.manifest), x)[0];
   const base = await plainCycles(plain.wasm, plain.manifest, x);
   for (const grain of GRAINS) {
-    const c = await compileModel(`examples/${ex}/model.onnx`, { ...int8(ex), intermittent: { tasks: grain } });
+    const c = await compileModel(`examples/${ex}/model.onnx`, { ...int8(ex), intermittent: { tasks: grain, ...TASK } });
     const sim = await simulator(c.wasm, c.manifest, target, runtime);
-    const cpi = sim.run(x, { power: { kind: "steady" }, policy: "every", nvCyclesPerByte: NV }).wasmCycles / (await sim.instructions(x));
+    const cpi = sim.run(x, { power: { kind: "steady" }, policy: "every", ...NV }).wasmCycles / (await sim.instructions(x));
     const run = (o: SimOptions) => {
       const r = sim.run(x, o);
       if (!same(r.outputs[0], want)) throw new Error(`${ex} ${grain} ${JSON.stringify(o.power.kind)} ${o.policy}: the answer differs from steady power`);
       return r;
     };
-    const se = run({ power: { kind: "steady" }, policy: "every", nvCyclesPerByte: NV });
-    const sn = run({ power: { kind: "steady" }, policy: "energy", nvCyclesPerByte: NV });
+    const se = run({ power: { kind: "steady" }, policy: "every", ...NV });
+    const sn = run({ power: { kind: "steady" }, policy: "energy", ...NV });
     let rf = 0, rc = 0, random = "";
     try {
       for (let s = 1; s <= SEEDS; s++) {
-        const r = run({ power: { kind: "random", meanCycles: 100_000 * cpi, seed: s }, policy: "every", nvCyclesPerByte: NV });
+        const r = run({ power: { kind: "random", meanCycles: 100_000 * cpi, seed: s }, policy: "every", ...NV });
         rf += r.failures; rc += r.cycles;
       }
       random = `${fmt(rc / SEEDS / base)}x (${fmt(rc / SEEDS / se.cycles)}x)`;
@@ -98,11 +105,11 @@ for (const ex of EXAMPLES) {
       return `refused: ${r ? `${r[1]} (layer ${r[2]} ${r[3]}) needs ${r[4]}` : m.slice(0, 60)}`;
     };
     try {
-      const a = run({ power: { kind: "harvest", capacitor: cap, harvest }, policy: "every", nvCyclesPerByte: NV });
+      const a = run({ power: { kind: "harvest", capacitor: cap, harvest }, policy: "every", ...NV_WAIT });
       cf = String(a.failures); ce = `${fmt(a.cycles / base)}x`;
     } catch (e) { ce = why(e); }
     try {
-      const b = run({ power: { kind: "harvest", capacitor: cap, harvest }, policy: "energy", nvCyclesPerByte: NV });
+      const b = run({ power: { kind: "harvest", capacitor: cap, harvest }, policy: "energy", ...NV_WAIT });
       cn = `${fmt(b.cycles / base)}x (${b.failures} failures, ${b.sleeps} sleeps)`;
     } catch (e) { cn = why(e); }
     rows.push([ex, grain, String(c.manifest.intermittent!.tasks.length), `${fmt(se.cycles / base, 3)}x`, `${fmt(sn.cycles / base, 3)}x`, Number.isNaN(rf) ? "-" : fmt(rf / SEEDS, 1), random, cf, ce, cn, String(se.persistBytes)]);
@@ -110,7 +117,7 @@ for (const ex of EXAMPLES) {
   }
 }
 
-console.log(`\nCycles against the plain module (int8, ${target.name} / ${runtime.name}, persisting ${NV} cycles per byte); random: mean of ${SEEDS} seeds.\n`);
+console.log(`\nCycles against the plain module (int8, ${target.name} / ${runtime.name}, persisting ${NVB} cycles a byte and ${NVW} a write${PERSIST === "dma" ? ", by DMA (the capacitor columns: the core waits)" : ", the core waiting"}); random: mean of ${SEEDS} seeds.\n`);
 console.log(`| ${rows[0].join(" | ")} |`);
 console.log(`|${rows[0].map(() => "---").join("|")}|`);
 for (const r of rows.slice(1)) console.log(`| ${r.join(" | ")} |`);
@@ -119,19 +126,19 @@ for (const r of rows.slice(1)) console.log(`| ${r.join(" | ")} |`);
 console.error("failure campaign");
 const perExample = Math.ceil(FAILURES / EXAMPLES.length);
 for (const ex of EXAMPLES) {
-  const c = await compileModel(`examples/${ex}/model.onnx`, { ...int8(ex), intermittent: { tasks: "tile" } });
+  const c = await compileModel(`examples/${ex}/model.onnx`, { ...int8(ex), intermittent: { tasks: "tile", ...TASK } });
   const m = await instantiate(c.wasm, c.manifest);
   const sim = await simulator(c.wasm, c.manifest, target, runtime);
   let failures = 0;
   // cycles per wasm instruction, from the first input (the gaps are in instructions' worth of cycles)
   const x0 = sample(c.manifest, ex, 0);
-  const cpi = sim.run(x0, { power: { kind: "steady" }, policy: "every", nvCyclesPerByte: NV }).wasmCycles / (await sim.instructions(x0));
+  const cpi = sim.run(x0, { power: { kind: "steady" }, policy: "every", ...NV }).wasmCycles / (await sim.instructions(x0));
   for (let k = 0; failures < perExample; k++) {
     const x = sample(c.manifest, ex, k);
     const want = runRaw(m, x)[0];
     // gaps short enough for many failures per inference
     const mean = 30_000;
-    const r = sim.run(x, { power: { kind: "random", meanCycles: mean * cpi, seed: 1000 + k }, policy: "every", nvCyclesPerByte: NV });
+    const r = sim.run(x, { power: { kind: "random", meanCycles: mean * cpi, seed: 1000 + k }, policy: "every", ...NV });
     if (!same(r.outputs[0], want)) throw new Error(`${ex} input ${k}: the answer after ${r.failures} failures differs from steady power`);
     failures += r.failures; campaignTorn += r.tornPersists; campaignRuns++;
   }

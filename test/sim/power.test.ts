@@ -3,7 +3,8 @@
 // hundred, at random instructions, some while persisting) and from a small capacitor the
 // answer stays bit-identical to steady power; failures cost re-executed cycles, which grow
 // as the gaps shrink; the energy policy sleeps instead of failing when a harvester refills
-// the capacitor; and the refusals: a capacitor smaller than the largest task (naming it),
+// the capacitor; persists cost per write and per byte, and a DMA host persists in the
+// background with the same answers; and the refusals: a capacitor smaller than the largest task (naming it),
 // the energy policy without a capacitor, a task that never fits between failures.
 import { describe, expect, it } from "vitest";
 import { compileModel, quantizeInput } from "../../compiler/pipeline.js";
@@ -65,6 +66,70 @@ describe("power-failure simulator", () => {
     expect(energy.failures).toBe(0); // it sleeps until the harvester refills the capacitor
     expect(energy.sleeps).toBeGreaterThan(5);
     expect(energy.cycles).toBeLessThan(every.cycles);
+  });
+
+  it("persist costs: a cost per write besides the bytes; a DMA that persists in the background gives the same answer sooner, also when power fails mid-transfer", async () => {
+    const c = await compileModel("examples/digits-cnn/model.onnx", { ...opts, intermittent: { tasks: "tile" } });
+    const m = await instantiate(c.wasm, c.manifest);
+    const sim = await simulator(c.wasm, c.manifest, target, runtime);
+    const x = sample(c.manifest, "digits-cnn", 2), want = bytes(runRaw(m, x)[0]);
+    // the ranges and bytes one inference lists, counted on the bare module (begin, then step(1) to the end)
+    const ex = new WebAssembly.Instance(new WebAssembly.Module(c.wasm as Uint8Array<ArrayBuffer>), {}).exports as unknown as {
+      memory: WebAssembly.Memory; begin(id: number): void; step(c: number): number; dirty_count(): number; dirty_len(i: number): number;
+    };
+    const io = c.manifest.inputs[0];
+    new Uint8Array(ex.memory.buffer).set(new Uint8Array(x[0].data.buffer, x[0].data.byteOffset, io.bytes), io.address);
+    ex.begin(1);
+    let writes = 0, listed = 0;
+    for (let left = 1; left > 0;) {
+      left = ex.step(1);
+      for (let i = 0; i < ex.dirty_count(); i++) { writes++; listed += ex.dirty_len(i); }
+    }
+    const nv = { nvCyclesPerByte: 16, nvCyclesPerWrite: 80 };
+    const wait = sim.run(x, { power: { kind: "steady" }, policy: "every", ...nv });
+    expect(bytes(wait.outputs[0])).toEqual(want);
+    expect([wait.persistWrites, wait.persistBytes]).toEqual([writes, listed]);
+    expect(wait.persistCycles).toBe(16 * listed + 80 * writes);
+    expect(wait.cycles).toBe(wait.wasmCycles + wait.persistCycles);
+    const dma = sim.run(x, { power: { kind: "steady" }, policy: "every", ...nv, persist: "dma" });
+    expect(bytes(dma.outputs[0])).toEqual(want);
+    expect([dma.persistWrites, dma.persistBytes, dma.persistCycles, dma.commits]).toEqual([writes, listed, wait.persistCycles, wait.commits]);
+    // the core runs on while the DMA writes: the cycles to the drained queue lie between the
+    // module's alone and the module's plus every persist
+    expect(dma.cycles).toBeGreaterThanOrEqual(dma.wasmCycles + 80 + 16 * c.manifest.intermittent!.region.slotBytes);
+    expect(dma.cycles).toBeLessThan(wait.cycles - 0.5 * wait.persistCycles);
+    expect(dma.joules).toBeCloseTo(wait.joules, 12);
+    // failures strike while the DMA is writing: still the steady-power answer
+    const cpi = wait.wasmCycles / (await sim.instructions(x));
+    let failures = 0, torn = 0;
+    for (let seed = 1; seed <= 12; seed++) {
+      const r = sim.run(x, { power: { kind: "random", meanCycles: 40_000 * cpi, seed }, policy: "every", ...nv, persist: "dma" });
+      expect(bytes(r.outputs[0]), `seed ${seed}`).toEqual(want);
+      failures += r.failures; torn += r.tornPersists;
+    }
+    expect(failures).toBeGreaterThan(100);
+    expect(torn).toBeGreaterThan(0);
+    // a store so slow that the DMA lags calls behind: the core must wait (a commit writes the
+    // slot the call before the previous one wrote; the simulator checks that no byte changes
+    // while the DMA is writing it), and failures still leave the steady-power answer
+    const slow = { nvCyclesPerByte: 400, nvCyclesPerWrite: 2000, persist: "dma" as const };
+    const lag = sim.run(x, { power: { kind: "steady" }, policy: "every", ...slow });
+    expect(bytes(lag.outputs[0])).toEqual(want);
+    expect(lag.cycles).toBeGreaterThan(lag.wasmCycles + 0.5 * lag.persistCycles);
+    for (let seed = 1; seed <= 4; seed++) {
+      const r = sim.run(x, { power: { kind: "random", meanCycles: 2_000_000 * cpi, seed }, policy: "every", ...slow });
+      expect(bytes(r.outputs[0]), `slow store, seed ${seed}`).toEqual(want);
+    }
+    // the shared layout (a task may overwrite a tensor's bytes): the queue drains before every call
+    const sh = await compileModel("examples/digits-cnn/model.onnx", { ...opts, intermittent: { tasks: "tile", layout: "shared" } });
+    const ssim = await simulator(sh.wasm, sh.manifest, target, runtime);
+    for (let seed = 1; seed <= 4; seed++) {
+      const r = ssim.run(x, { power: { kind: "random", meanCycles: 40_000 * cpi, seed }, policy: "every", ...nv, persist: "dma" });
+      expect(bytes(r.outputs[0]), `shared, seed ${seed}`).toEqual(want);
+    }
+    const cap = { kind: "harvest" as const, capacitor: new Capacitor(100e-6, 3, 1.8), harvest: parseHarvest("constant:1mW") };
+    expect(() => sim.run(x, { power: cap, policy: "every", ...nv, persist: "dma" })).toThrow(/--persist dma: the capacitor model .* use --persist wait with --capacitor/);
+    expect(() => sim.run(x, { power: { kind: "steady" }, policy: "every", ...nv, nvCyclesPerWrite: -1 })).toThrow(/--nv-cycles-per-write -1: expected a number >= 0/);
   });
 
   it("refusals: a capacitor too small for a task, the energy policy without one, a task that never fits", async () => {
