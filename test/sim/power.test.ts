@@ -126,6 +126,8 @@ describe("power-failure simulator", () => {
     for (let seed = 1; seed <= 4; seed++) {
       const r = ssim.run(x, { power: { kind: "random", meanCycles: 40_000 * cpi, seed }, policy: "every", ...nv, persist: "dma" });
       expect(bytes(r.outputs[0]), `shared, seed ${seed}`).toEqual(want);
+      const s = ssim.run(x, { power: { kind: "random", meanCycles: 2_000_000 * cpi, seed }, policy: "every", ...slow });
+      expect(bytes(s.outputs[0]), `shared, slow store, seed ${seed}`).toEqual(want);
     }
     const cap = { kind: "harvest" as const, capacitor: new Capacitor(100e-6, 3, 1.8), harvest: parseHarvest("constant:1mW") };
     expect(() => sim.run(x, { power: cap, policy: "every", ...nv, persist: "dma" })).toThrow(/--persist dma: the capacitor model .* use --persist wait with --capacitor/);
