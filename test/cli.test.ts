@@ -224,6 +224,17 @@ describe("picojoule CLI: block-circulant kernels", () => {
     expect(r.policies.map((p: { policy: string; identical: boolean }) => [p.policy, p.identical])).toEqual([["every", true]]);
     // gaps of 3,000 instructions on a model of about 15,000: failures happen
     expect(r.policies[0].failures).toBeGreaterThan(1);
+    // the persist costs default to the target's; a DMA host: the same answer, sooner
+    const t = JSON.parse(readFileSync("targets/mcu/cortex-m4f.json", "utf8"));
+    expect([r.nvCyclesPerByte, r.nvCyclesPerWrite, r.persist]).toEqual([t.nvCyclesPerByte.value, t.nvCyclesPerWrite.value, "wait"]);
+    const d = pj("simulate", out, "--intermittent", "--power", "random:3000", "--runs", "3", "--input", `${ex}/x_test.npy`, "--persist", "dma", "--json");
+    expect(d.code, d.stderr).toBe(0);
+    const rd = JSON.parse(d.stdout);
+    expect([rd.persist, rd.policies[0].identical]).toEqual(["dma", true]);
+    expect(rd.steady.cycles).toBeLessThan(r.steady.cycles);
+    expectBad(pj("simulate", out, "--intermittent", "--persist", "async"), /--persist async: choose wait or dma/);
+    expectBad(pj("simulate", out, "--intermittent", "--persist", "dma", "--capacitor", "47uF"), /--persist dma goes with --power steady or random/);
+    expectBad(pj("simulate", out, "--intermittent", "--nv-cycles-per-write", "lots"), /--nv-cycles-per-write lots: expected a number >= 0/);
     const h = pj("simulate", out, "--intermittent", "--capacitor", "47uF", "--harvest", "constant:1mW", "--json");
     expect(h.code, h.stderr).toBe(0);
     expect(JSON.parse(h.stdout).policies.map((p: { policy: string; identical: boolean }) => [p.policy, p.identical])).toEqual([["every", true], ["energy", true]]);
