@@ -2,11 +2,11 @@
 // the code that calls it; docs/intermittent.md is the host's side of the contract).
 // Inference is a fixed list of idempotent tasks. Its progress lives in a record at the end of
 // the non-volatile region: two 12-byte slots, each [sequence number (8 bits) and next task (24
-// bits) in one word, inference id, hash of the two words]. A commit writes the slot that is not current, its hash last: until that
-// last store lands the older slot is the valid one with the higher sequence number, so a
-// power failure at any point of a commit, even one that tears a 32-bit store, leaves one
-// valid record (double buffering with a two-phase commit: write the shadow, then validate
-// it). After the record come one 32-bit hash per "piece" (a task's output ranges, or an
+// bits) in one word, inference id, hash of the two words]. A commit writes the slot that is
+// not current, its hash last: until that last store lands the older slot is the valid one
+// with the later sequence number, so a power failure at any point of a commit, even one
+// that tears a 32-bit store, leaves one valid record (double buffering with a two-phase
+// commit: write the shadow, then validate it). After the record come one 32-bit hash per "piece" (a task's output ranges, or an
 // input) and one per split layer's whole output: after a reset the module re-hashes the
 // pieces still needed before they are read and restarts the inference from its first task
 // when one differs (a corrupted region never yields an answer), or reports the input lost
@@ -75,9 +75,11 @@ let seq: u32 = 0;
 let ident: u32 = 0;
 
 /**
- * Hash of a slot's three words: a multiply-xorshift mix of each in turn (no loop: the record
- * is read at every begin and resume and written at every commit). Any change of one word, a
- * torn store included, changes the hash but with probability 2^-32.
+ * Hash of a slot's two words: a multiply-xorshift mix of each in turn (no loop: the record
+ * is read at every begin and resume and written at every commit). Each step is a bijection
+ * of the word it takes in, so a change of one word always changes the hash (a commit torn
+ * after its first store leaves the new first word beside the old id and hash); a change of
+ * both matches with probability about 2^-32.
  */
 @inline function slotHash(w0: u32, w1: u32): u32 {
   let h = (SEED ^ w0) * MIX;
