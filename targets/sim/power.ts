@@ -15,10 +15,12 @@
  *
  * Cost. The module is instrumented with a fuel counter in device cycles (targets/sim/fuel.ts,
  * the target's cycles per operation class times the runtime's factor, as targets/cost.ts
- * estimates them), so power can fail at any instruction; persisting costs `nvCyclesPerByte`
- * per byte. Energy is cycles x the target's energy per cycle (run current x supply; the
- * static estimate's SRAM traffic term is left out). Time is cycles / clock while on, plus
- * the harvester's recharge time while off.
+ * estimates them), so power can fail at any instruction; persisting a range costs
+ * `nvCyclesPerWrite` plus `nvCyclesPerByte` per byte (the target's figures by default), by the
+ * core ("wait") or by a DMA in the background ("dma", PersistMode below). Energy is cycles x
+ * the target's energy per cycle (run current x supply; the static estimate's SRAM traffic
+ * term is left out). Time is cycles / clock while on, plus the harvester's recharge time
+ * while off.
  *
  * Power. "steady": never fails. "random": the cycles between failures are exponential with
  * mean `meanCycles` (seeded), so a failure lands on a random instruction, weighted by its

@@ -239,6 +239,7 @@ describe("checkpointed inference (--intermittent)", () => {
     expect(c.header).toContain(`#define PJ_NV_BYTES ${ck.region.bytes}u`);
     expect(c.header).toContain(`#define PJ_TASKS ${ck.tasks.length}`);
     expect(c.header).toContain(`#define PJ_WHOLES ${ck.wholes.length}`);
+    expect(c.header).toContain(`#define PJ_SLOT_BYTES ${ck.region.slotBytes}u`);
     expect(c.header).toContain(`#define PJ_NV_DISTINCT 1`);
     expect(c.header).toContain(`#define PJ_INPUTS_BYTES ${m.inputs.reduce((a, t) => a + t.bytes, 0)}u`);
     const inst = await instantiate(c.wasm, m);
