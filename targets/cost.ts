@@ -44,6 +44,8 @@ export interface Target {
   nvCyclesPerByte: Sourced;
   /** Device cycles per range persisted, besides its bytes (an SPI FRAM's command and address). */
   nvCyclesPerWrite: Sourced;
+  /** 1 when the non-volatile memory is memory-mapped and can hold the region in place (an MSP430FR's FRAM), else 0. */
+  nvInPlace: Sourced;
 }
 
 export interface Runtime {

@@ -37,9 +37,12 @@ export const SIMULATE_HELP = `usage: picojoule simulate <dir> --intermittent [op
   --nv-cycles-per-write <n> device cycles per range persisted, besides its bytes
                            (default: the target's, e.g. 80 on cortex-m4f: the SPI
                            FRAM's write-enable, command and address)
-  --persist <mode>         wait (default: the core writes each range and waits), or dma:
-                           a DMA channel writes them in the background while the next
-                           task runs (not with --capacitor; docs/intermittent.md)
+  --persist <mode>         wait: the core copies each range to the store and waits; dma: a
+                           DMA channel writes them in the background while the next task
+                           runs (not with --capacitor); in-place: the region is the
+                           memory-mapped FRAM itself (native runtime). Default: in-place
+                           where the target's FRAM is memory-mapped (msp430fr5994), else
+                           wait. docs/intermittent.md
   --input <x.npy>          the inference's input: its sample --index (0); default: seeded
                            random values in [-1, 1]
   --index <i>              which sample of --input
@@ -95,7 +98,8 @@ export async function simulateCommand(a: SimulateArgs): Promise<{ out: string; o
   if (a.capacitor && a.power) bad("--power and --capacitor exclude each other: a capacitor run fails when the capacitor runs dry");
   const nvCyclesPerByte = num("nv-cycles-per-byte", a["nv-cycles-per-byte"], target.nvCyclesPerByte.value, 0);
   const nvCyclesPerWrite = num("nv-cycles-per-write", a["nv-cycles-per-write"], target.nvCyclesPerWrite.value, 0);
-  const persist = a.persist === undefined ? "wait" : a.persist === "wait" || a.persist === "dma" ? a.persist : bad(`--persist ${a.persist}: choose wait or dma`);
+  const persist = a.persist === undefined ? (target.nvInPlace.value && runtime.name === "native" ? "in-place" : "wait")
+    : a.persist === "wait" || a.persist === "dma" || a.persist === "in-place" ? a.persist : bad(`--persist ${a.persist}: choose wait, dma or in-place`);
   if (persist === "dma" && a.capacitor) bad("--persist dma goes with --power steady or random:<n>; the capacitor model has no term for a DMA running beside the core: use --persist wait with --capacitor");
   const nv = { nvCyclesPerByte, nvCyclesPerWrite, persist } as const;
   const runs = num("runs", a.runs, 1, 1), seed = num("seed", a.seed, 1, 0);
@@ -141,7 +145,7 @@ export async function simulateCommand(a: SimulateArgs): Promise<{ out: string; o
   if (a.json) return { out: JSON.stringify(report, null, 1), ok };
   const f = (x: number, d = 0) => x.toLocaleString("en-US", { maximumFractionDigits: d, minimumFractionDigits: d });
   const lines = [
-    `${report.model} (--intermittent ${report.grain}, ${report.tasks} tasks) on ${report.target} / ${report.runtime}; ${report.power}; persisting ${nvCyclesPerByte} cycles a byte and ${nvCyclesPerWrite} a write${persist === "dma" ? ", by DMA in the background" : ""}; ${runs} run(s), per run:`,
+    `${report.model} (--intermittent ${report.grain}, ${report.tasks} tasks) on ${report.target} / ${report.runtime}; ${report.power}; persisting ${nvCyclesPerByte} cycles a byte and ${nvCyclesPerWrite} a write${persist === "dma" ? ", by DMA in the background" : persist === "in-place" ? " (in place: the region is the FRAM)" : ""}; ${runs} run(s), per run:`,
     `steady power, a commit after every task: ${f(steady.cycles)} cycles, ${f(steady.persistBytes)} bytes persisted, ${(steady.seconds * 1e3).toFixed(2)} ms`,
     "",
     "policy   answer     failures  torn  cycles        vs steady  done again    persisted B  commits  time",

@@ -57,9 +57,14 @@ export type Policy = "every" | "energy";
  * still in flight (so that no call writes bytes the DMA has yet to read: a commit writes the
  * slot the call before the previous one wrote), before writing the inputs, and at the end
  * until the queue has drained (the answer is safe only then). With the shared layout it
- * drains the queue before every call (a task may overwrite a tensor's bytes).
+ * drains the queue before every call (a task may overwrite a tensor's bytes). "in-place":
+ * the region is the non-volatile memory itself (an MSP430FR's FRAM, memory-mapped): every
+ * store to it lands at once, so a failure keeps everything the module wrote up to that
+ * instruction, partial task outputs and half a commit included; the host persists nothing
+ * and reads nothing back. Needs the native runtime (WAMR zeroes linear memory when it
+ * instantiates a module).
  */
-export type PersistMode = "wait" | "dma";
+export type PersistMode = "wait" | "dma" | "in-place";
 
 export interface SimOptions {
   power: Power;
@@ -68,7 +73,7 @@ export interface SimOptions {
   nvCyclesPerByte: number;
   /** Device cycles per range persisted, besides its bytes (an SPI FRAM's write-enable, command and address; 0 by default). */
   nvCyclesPerWrite?: number;
-  /** "wait" (default) or "dma". */
+  /** "wait" (default), "dma" or "in-place". */
   persist?: PersistMode;
   /** Gives up after this many power failures (a task that never fits is reported before). */
   maxFailures?: number;
@@ -90,6 +95,11 @@ export interface SimResult {
   persistBytes: number;
   /** Ranges persisted (each costs nvCyclesPerWrite besides its bytes). */
   persistWrites: number;
+  /**
+   * Device cycles of the power-ons after the first (also part of `cycles`): the runtime
+   * instantiating the module again, and the host reading its image of the region back.
+   */
+  bootCycles: number;
   /** Record commits persisted in full. */
   commits: number;
   /** resume() found a corrupted piece and restarted, or the host had to begin() again. */
@@ -166,6 +176,15 @@ export async function simulator(wasm: Uint8Array, manifest: Manifest, target: Ta
     bad(`${manifest.source}: model.wasm could not be instrumented (${(e as Error).message})`);
   }
   const eCycle = target.activeAmpsPerMHz.value * target.voltage.value * 1e-6;
+  // instantiating the module at a power-on: with WAMR, linear memory zeroed and the data
+  // segments (the constants) copied in; natively, the arena and region zeroed by the C
+  // start-up (the constants stay in flash). The runtime's own bookkeeping is not counted.
+  const mem0 = manifest.memory;
+  const instantiateCycles = runtime.constantsIn === "ram"
+    ? mem0.pages * 65536 * weights.fillBytes! + mem0.constantBytes * weights.copyBytes!
+    : (ck.region.base + ck.region.bytes) * weights.fillBytes!;
+  // in place, the region is not zeroed (it is the non-volatile memory): only the scratch below it
+  const instantiateVolatile = ck.region.base * weights.fillBytes!;
   const clock = target.clockHz.value;
   const base = ck!.region.base, bytes = ck!.region.bytes;
   const T = ck!.tasks.length;
@@ -179,8 +198,9 @@ export async function simulator(wasm: Uint8Array, manifest: Manifest, target: Ta
     if (!(opts.nvCyclesPerByte >= 0) || !Number.isFinite(opts.nvCyclesPerByte)) bad(`--nv-cycles-per-byte ${opts.nvCyclesPerByte}: expected a number >= 0`);
     const perWrite = opts.nvCyclesPerWrite ?? 0, perByte = opts.nvCyclesPerByte;
     if (!(perWrite >= 0) || !Number.isFinite(perWrite)) bad(`--nv-cycles-per-write ${perWrite}: expected a number >= 0`);
-    const dma = (opts.persist ?? "wait") === "dma";
-    if (opts.persist !== undefined && opts.persist !== "wait" && opts.persist !== "dma") bad(`--persist ${opts.persist}: choose wait or dma`);
+    const dma = (opts.persist ?? "wait") === "dma", inPlace = opts.persist === "in-place";
+    if (opts.persist !== undefined && opts.persist !== "wait" && opts.persist !== "dma" && !inPlace) bad(`--persist ${opts.persist}: choose wait, dma or in-place`);
+    if (inPlace && runtime.name !== "native") bad(`--persist in-place: the region must stay in non-volatile memory across a reset, but ${runtime.name} zeroes linear memory when it instantiates the module; use --runtime native (e.g. --target msp430fr5994)`);
     if (dma && opts.power.kind === "harvest") bad("--persist dma: the capacitor model drains energy at the core's rate and has no term for a DMA running beside it; use --persist wait with --capacitor");
     const drainEach = dma && ck!.layout === "shared";
     const power = opts.power;
@@ -189,13 +209,15 @@ export async function simulator(wasm: Uint8Array, manifest: Manifest, target: Ta
     const activeWatts = eCycle * clock;
     const nv = new Uint8Array(bytes); // the host's image: zeros until the first persist
     let persisted = false;
-    const r: SimResult = { outputs: [], failures: 0, tornPersists: 0, wasmCycles: 0, persistCycles: 0, cycles: 0, persistBytes: 0, persistWrites: 0, commits: 0, restarts: 0, rebegins: 0, sleeps: 0, resumeCycles: 0, joules: 0, seconds: 0, offSeconds: 0 };
+    const r: SimResult = { outputs: [], failures: 0, tornPersists: 0, wasmCycles: 0, persistCycles: 0, cycles: 0, persistBytes: 0, persistWrites: 0, bootCycles: 0, commits: 0, restarts: 0, rebegins: 0, sleeps: 0, resumeCycles: 0, joules: 0, seconds: 0, offSeconds: 0 };
     const id = 1;
     let t = 0; // seconds since the first power-on
     let progress = 0, progressAt = -1, stuck = 0;
     const costs: number[] = measure ? new Array(T).fill(0) : [], pcosts: number[] = measure ? new Array(T).fill(0) : [];
     if (opts.policy === "energy" && power.kind === "random") bad("--policy energy reads the energy left in a capacitor; random failures give it nothing to read: use --capacitor, or --policy every");
     let wall = 0; // cycles on, over all power-ons
+    let powerOns = 0;
+    const restoreCycles = inPlace ? 0 : perWrite + bytes * perByte;
     let pending = 0; // the energy policy's estimate of what a deferred commit owes: its hashing and persist
     for (;;) {
       // one power-on: the cycles available until the next failure
@@ -213,9 +235,13 @@ export async function simulator(wasm: Uint8Array, manifest: Manifest, target: Ta
       // "dma" the core waiting on the queue
       let host = 0;
       let dmaBusy = 0; // "dma": the DMA's cycles this power-on
+      // a power-on after the first: instantiating again and reading the image back
+      const boot = (powerOns > 0 ? (inPlace ? instantiateVolatile : instantiateCycles) : 0) + (persisted ? restoreCycles : 0);
+      powerOns++;
       const mem = new Uint8Array(ex.memory.buffer);
-      const spent = () => (fuel.value as number) + host;
-      const arm = () => { budget.value = left - host; };
+      let loaded = false; // the image is in memory (in place: memory is the image from then on)
+      const spent = () => (fuel.value as number) + host + boot;
+      const arm = () => { budget.value = left - host - boot; };
       const isSlot = (p: number, len: number) => len === ck!.region.slotBytes && p >= ck!.region.recordAddress && p < ck!.region.recordAddress + 2 * ck!.region.slotBytes;
       const landed = (p: number, len: number, k: number) => {
         nv.set(mem.subarray(p, p + k), p - base);
@@ -257,8 +283,8 @@ export async function simulator(wasm: Uint8Array, manifest: Manifest, target: Ta
       /** "dma": the core waits (powered) until cycle `at`; the power may fail meanwhile. */
       const waitUntil = (at: number) => {
         if (at <= spent()) return;
-        if (at > left) { host = left - (fuel.value as number); throw new PowerFail(); }
-        host = at - (fuel.value as number);
+        if (at > left) { host = left - (fuel.value as number) - boot; throw new PowerFail(); }
+        host = at - (fuel.value as number) - boot;
       };
       /** Before a module call: the rule of PersistMode "dma". */
       const beforeCall = () => {
@@ -273,6 +299,12 @@ export async function simulator(wasm: Uint8Array, manifest: Manifest, target: Ta
         for (let i = 0; i < n; i++) {
           const p = ex.dirty_ptr(i), len = ex.dirty_len(i);
           if (p < base || p + len > base + bytes) internal(`simulate: dirty range [${p}, ${p + len}) outside the region [${base}, ${base + bytes})`);
+          if (inPlace) { // already there: counted only
+            r.persistBytes += len;
+            r.persistWrites++;
+            if (isSlot(p, len)) r.commits++;
+            continue;
+          }
           if (dma) {
             const start = Math.max(spent(), dmaEnd);
             queue.push({ p, data: mem.slice(p, p + len), start });
@@ -289,7 +321,9 @@ export async function simulator(wasm: Uint8Array, manifest: Manifest, target: Ta
         if (dma) callEnds.push(dmaEnd);
       };
       try {
+        if (boot > left) throw new PowerFail(); // it never got as far as the module
         if (persisted) mem.set(nv, base);
+        loaded = true;
         arm();
         let next = persisted ? ex.resume() : -1;
         r.resumeCycles += fuel.value as number;
@@ -356,11 +390,13 @@ export async function simulator(wasm: Uint8Array, manifest: Manifest, target: Ta
           }
         }
         if (dma) { waitUntil(dmaEnd); land(Infinity, true); } // the answer is safe once the queue has drained
+        if (inPlace) { nv.set(mem.subarray(base, base + bytes)); persisted = true; }
         // done: the outputs, read from the module's memory
         r.outputs = readOutputs({ manifest, memory: ex.memory });
         r.restarts += ex.restarts();
         r.wasmCycles += fuel.value as number;
         r.persistCycles += dma ? dmaBusy : host;
+        r.bootCycles += boot;
         wall += spent();
         t += spent() / clock;
         break;
@@ -372,8 +408,10 @@ export async function simulator(wasm: Uint8Array, manifest: Manifest, target: Ta
         r.restarts += ex.restarts();
         const used = Math.min(left, spent());
         if (dma && !land(used, true)) r.tornPersists++;
-        r.wasmCycles += Math.min(fuel.value as number, left - host);
-        r.persistCycles += dma ? dmaBusy : host;
+        if (inPlace && loaded) { nv.set(mem.subarray(base, base + bytes)); persisted = true; } // every store so far
+        r.bootCycles += Math.min(boot, left);
+        r.wasmCycles += Math.max(0, Math.min(fuel.value as number, left - host - boot));
+        r.persistCycles += dma ? dmaBusy : Math.max(0, Math.min(host, left - boot));
         wall += used;
         t += used / clock;
         // recharge
@@ -383,15 +421,15 @@ export async function simulator(wasm: Uint8Array, manifest: Manifest, target: Ta
           t += off;
         }
         if (progress > progressAt) { progressAt = progress; stuck = 0; } else if (++stuck > 200) {
-          bad(`simulate: ${stuck} power-ons in a row without committing past task ${progress} (layer ${ck!.tasks[Math.min(progress, T - 1)].layer}); the power between failures (${Math.round(left)} cycles this time) does not cover it with the checks a reset makes it do: compile with a finer --intermittent grain or a smaller --task-instructions, or use a larger capacitor`);
+          bad(`simulate: ${stuck} power-ons in a row without committing past task ${progress} (layer ${ck!.tasks[Math.min(progress, T - 1)].layer}); the power between failures (${Math.round(left)} cycles this time) does not cover it with what a reset costs (instantiating and reading the image back: ${Math.round(instantiateCycles + restoreCycles)} cycles) and the checks it makes the task do: compile with a finer --intermittent grain or a smaller --task-instructions, or use a larger capacitor`);
         }
         if (r.failures > maxFailures) bad(`simulate: more than ${maxFailures} power failures before the inference completed`);
       }
     }
     // "dma": the persists' energy at the core's run current too (an over-estimate for a DMA
     // channel and an SPI peripheral, kept so that only the time differs from "wait")
-    r.cycles = dma ? wall : r.wasmCycles + r.persistCycles;
-    r.joules = (r.wasmCycles + r.persistCycles) * eCycle;
+    r.cycles = dma ? wall : r.wasmCycles + r.persistCycles + r.bootCycles;
+    r.joules = (r.wasmCycles + r.persistCycles + r.bootCycles) * eCycle;
     r.seconds = t;
     if (measure) { taskCycles = costs; taskPersist = pcosts; }
     return r;

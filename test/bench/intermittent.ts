@@ -34,11 +34,11 @@ const target = loadTarget(TARGET);
 const runtime = loadRuntime(opt("runtime", target.runtimes.includes("wamr-aot") ? "wamr-aot" : target.runtimes[0]), target);
 const NVB = Number(opt("nv-cycles-per-byte", String(target.nvCyclesPerByte.value)));
 const NVW = Number(opt("nv-cycles-per-write", String(target.nvCyclesPerWrite.value)));
-const PERSIST = opt("persist", "wait") as "wait" | "dma";
+const PERSIST = opt("persist", target.nvInPlace.value && runtime.name === "native" ? "in-place" : "wait") as "wait" | "dma" | "in-place";
 const TASK = args.includes("--task-instructions") ? { taskInstructions: Number(opt("task-instructions", "")) } : {};
 const NV = { nvCyclesPerByte: NVB, nvCyclesPerWrite: NVW, persist: PERSIST };
-// the capacitor model has no term for a DMA beside the core: its columns always persist with "wait"
-const NV_WAIT = { ...NV, persist: "wait" as const };
+// the capacitor model has no term for a DMA beside the core: with "dma" its columns persist with "wait"
+const NV_WAIT = PERSIST === "dma" ? { ...NV, persist: "wait" as const } : NV;
 const int8 = (ex: string): CompileOptions => ({ quantize: "int8", calibrate: `examples/${ex}/calib.npy` });
 
 const samples = new Map<string, ReturnType<typeof readNpy>>();
@@ -117,7 +117,7 @@ for (const ex of EXAMPLES) {
   }
 }
 
-console.log(`\nCycles against the plain module (int8, ${target.name} / ${runtime.name}, persisting ${NVB} cycles a byte and ${NVW} a write${PERSIST === "dma" ? ", by DMA (the capacitor columns: the core waits)" : ", the core waiting"}); random: mean of ${SEEDS} seeds.\n`);
+console.log(`\nCycles against the plain module (int8, ${target.name} / ${runtime.name}, persisting ${NVB} cycles a byte and ${NVW} a write${PERSIST === "dma" ? ", by DMA (the capacitor columns: the core waits)" : PERSIST === "in-place" ? ", in place: the region is the FRAM" : ", the core waiting"}); random: mean of ${SEEDS} seeds.\n`);
 console.log(`| ${rows[0].join(" | ")} |`);
 console.log(`|${rows[0].map(() => "---").join("|")}|`);
 for (const r of rows.slice(1)) console.log(`| ${r.join(" | ")} |`);
