@@ -218,21 +218,32 @@ describe("picojoule CLI: block-circulant kernels", () => {
     const c = pj("compile", `${ex}/model.onnx`, "--quantize", "int8", "--calibrate", `${ex}/calib.npy`, "--intermittent", "tile", "--nv-layout", "shared", "-o", out, "-q");
     expect(c.code, c.stderr).toBe(0);
     expect(JSON.parse(readFileSync(join(out, "model.json"), "utf8")).intermittent.layout).toBe("shared");
-    const s = pj("simulate", out, "--intermittent", "--power", "random:3000", "--runs", "3", "--input", `${ex}/x_test.npy`, "--json");
+    // (a cheap store: at the SPI FRAM's default costs a power-on costs more than these gaps)
+    const cheap = ["--nv-cycles-per-byte", "1", "--nv-cycles-per-write", "0", "--runtime", "native"];
+    const s = pj("simulate", out, "--intermittent", "--power", "random:3000", "--runs", "3", "--input", `${ex}/x_test.npy`, ...cheap, "--json");
     expect(s.code, s.stderr).toBe(0);
     const r = JSON.parse(s.stdout);
     expect(r.policies.map((p: { policy: string; identical: boolean }) => [p.policy, p.identical])).toEqual([["every", true]]);
     // gaps of 3,000 instructions on a model of about 15,000: failures happen
     expect(r.policies[0].failures).toBeGreaterThan(1);
-    // the persist costs default to the target's; a DMA host: the same answer, sooner
+    expect([r.nvCyclesPerByte, r.nvCyclesPerWrite, r.persist]).toEqual([1, 0, "wait"]);
+    // the persist costs and mode default to the target's; a DMA host: the same answer, sooner
     const t = JSON.parse(readFileSync("targets/mcu/cortex-m4f.json", "utf8"));
-    expect([r.nvCyclesPerByte, r.nvCyclesPerWrite, r.persist]).toEqual([t.nvCyclesPerByte.value, t.nvCyclesPerWrite.value, "wait"]);
-    const d = pj("simulate", out, "--intermittent", "--power", "random:3000", "--runs", "3", "--input", `${ex}/x_test.npy`, "--persist", "dma", "--json");
+    const w = JSON.parse(pj("simulate", out, "--intermittent", "--power", "steady", "--json").stdout);
+    expect([w.nvCyclesPerByte, w.nvCyclesPerWrite, w.persist]).toEqual([t.nvCyclesPerByte.value, t.nvCyclesPerWrite.value, "wait"]);
+    const d = pj("simulate", out, "--intermittent", "--power", "random:30000", "--runs", "3", "--input", `${ex}/x_test.npy`, "--persist", "dma", "--json");
     expect(d.code, d.stderr).toBe(0);
     const rd = JSON.parse(d.stdout);
     expect([rd.persist, rd.policies[0].identical]).toEqual(["dma", true]);
-    expect(rd.steady.cycles).toBeLessThan(r.steady.cycles);
-    expectBad(pj("simulate", out, "--intermittent", "--persist", "async"), /--persist async: choose wait or dma/);
+    expect(rd.steady.cycles).toBeLessThan(w.steady.cycles);
+    // msp430fr5994: the region in place in its FRAM by default
+    const mp = pj("simulate", out, "--intermittent", "--target", "msp430fr5994", "--power", "random:3000", "--runs", "3", "--input", `${ex}/x_test.npy`, "--json");
+    expect(mp.code, mp.stderr).toBe(0);
+    const rm = JSON.parse(mp.stdout);
+    expect([rm.runtime, rm.persist, rm.policies[0].identical]).toEqual(["native", "in-place", true]);
+    expect(rm.policies[0].failures).toBeGreaterThan(1);
+    expectBad(pj("simulate", out, "--intermittent", "--persist", "in-place"), /--persist in-place: .* wamr-aot zeroes linear memory/);
+    expectBad(pj("simulate", out, "--intermittent", "--persist", "async"), /--persist async: choose wait, dma or in-place/);
     expectBad(pj("simulate", out, "--intermittent", "--persist", "dma", "--capacitor", "47uF"), /--persist dma goes with --power steady or random/);
     expectBad(pj("simulate", out, "--intermittent", "--nv-cycles-per-write", "lots"), /--nv-cycles-per-write lots: expected a number >= 0/);
     const h = pj("simulate", out, "--intermittent", "--capacitor", "47uF", "--harvest", "constant:1mW", "--json");
