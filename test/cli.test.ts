@@ -236,6 +236,11 @@ describe("picojoule CLI: block-circulant kernels", () => {
     const rd = JSON.parse(d.stdout);
     expect([rd.persist, rd.policies[0].identical]).toEqual(["dma", true]);
     expect(rd.steady.cycles).toBeLessThan(w.steady.cycles);
+    // at the default costs a power-on (instantiating, reading the region back) outlasts gaps of
+    // 3,000 instructions: the policy is reported as a livelock beside the others, exit 1
+    const ll = pj("simulate", out, "--intermittent", "--power", "random:3000");
+    expect(ll.code, ll.stdout + ll.stderr).toBe(1);
+    expect(ll.stdout).toMatch(/\nevery +livelock: 201 power-ons in a row without committing past task \d+ .*\(instantiating and reading the image back: \d+ cycles/);
     // msp430fr5994: the region in place in its FRAM by default
     const mp = pj("simulate", out, "--intermittent", "--target", "msp430fr5994", "--power", "random:3000", "--runs", "3", "--input", `${ex}/x_test.npy`, "--json");
     expect(mp.code, mp.stderr).toBe(0);

@@ -159,6 +159,8 @@ export interface Simulator {
   taskCycles(inputs: Value[], nv: NvCost): number[];
   /** Wasm instructions of one run() on `inputs` (begin, every task with a commit; no persist). */
   instructions(inputs: Value[]): Promise<number>;
+  /** Device cycles of a power-on after a failure before the module runs: instantiating, and reading the image back (none in place). */
+  powerOnCycles(nv: NvCost & { persist?: PersistMode }): number;
   /** Joules per device cycle (run current x supply) and the clock. */
   joulesPerCycle: number;
   clockHz: number;
@@ -456,6 +458,9 @@ export async function simulator(wasm: Uint8Array, manifest: Manifest, target: Ta
     },
     joulesPerCycle: eCycle,
     clockHz: clock,
+    powerOnCycles(nv) {
+      return nv.persist === "in-place" ? instantiateVolatile : instantiateCycles + (nv.nvCyclesPerWrite ?? 0) + bytes * nv.nvCyclesPerByte;
+    },
     taskCycles: measure,
     run(inputs, opts) {
       if (opts.policy === "energy" || opts.power.kind === "harvest") measure(inputs, opts);
