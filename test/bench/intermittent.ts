@@ -6,8 +6,10 @@
  * instructions' worth of energy, under each commit policy; all on one target in this run.
  * Then the failure campaign: random failures on every example until at least --failures
  * (10,000) have struck, each inference checked bit for bit against steady power.
- * Persisting costs the target's nvCyclesPerByte (targets/mcu/*.json: 16 on cortex-m4f, an SPI
- * FRAM; 2 on msp430fr5994, its on-chip FRAM).
+ * Persisting and power-ons cost what the target says (targets/mcu/*.json): on cortex-m4f an
+ * SPI FRAM the core waits on (80 cycles a write, 16 a byte); on msp430fr5994 the region sits
+ * in place in the FRAM (--persist in-place, its default). The campaign's gaps grow to three
+ * power-ons' cost where that is more than 30,000 instructions.
  *   npm run build && node dist/test/bench/intermittent.js [--failures 10000] [--seeds 20]
  *     [--target cortex-m4f] [--runtime wamr-aot] [--grains layer,tile,unit]
  *     [--nv-cycles-per-byte n] [--nv-cycles-per-write n] [--persist wait|dma] [--task-instructions n]
