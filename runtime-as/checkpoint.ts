@@ -16,7 +16,7 @@
 // all the ranges of a piece.
 
 const MIX: u32 = 0x9E3779B1;
-const SEED: u32 = 0x50494A31; // "PIJ1"
+const SEED: u32 = 0x50494A32; // "PIJ2" (the 12-byte slots; "PIJ1" seeded the 16-byte ones)
 
 /** The bytes of one slot of the record. */
 export const CK_SLOT: usize = 12;

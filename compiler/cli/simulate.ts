@@ -49,7 +49,8 @@ export const SIMULATE_HELP = `usage: picojoule simulate <dir> --intermittent [op
   --json                   print the results as JSON
   -h, --help
 
-Exit codes: 0 ok, 1 the answer differs from steady power (a bug), 2 bad input.`;
+Exit codes: 0 ok; 1 a policy livelocked (reported beside the others), or the answer differs
+from steady power (a bug); 2 bad input.`;
 
 export interface SimulateArgs {
   dir: string;
@@ -161,7 +162,7 @@ export async function simulateCommand(a: SimulateArgs): Promise<{ out: string; o
   if (a.json) return { out: JSON.stringify(report, null, 1), ok };
   const f = (x: number, d = 0) => x.toLocaleString("en-US", { maximumFractionDigits: d, minimumFractionDigits: d });
   const lines = [
-    `${report.model} (--intermittent ${report.grain}, ${report.tasks} tasks) on ${report.target} / ${report.runtime}; ${report.power}; persisting ${nvCyclesPerByte} cycles a byte and ${nvCyclesPerWrite} a write${persist === "dma" ? ", by DMA in the background" : persist === "in-place" ? " (in place: the region is the FRAM)" : ""}; ${runs} run(s), per run:`,
+    `${report.model} (--intermittent ${report.grain}, ${report.tasks} tasks) on ${report.target} / ${report.runtime}; ${report.power}; ${persist === "in-place" ? "the region in place in the FRAM" : `persisting ${nvCyclesPerByte} cycles a byte and ${nvCyclesPerWrite} a write${persist === "dma" ? ", by DMA in the background" : ""}`}; ${runs} run(s), per run:`,
     `steady power, a commit after every task: ${f(steady.cycles)} cycles, ${f(steady.persistBytes)} bytes persisted, ${(steady.seconds * 1e3).toFixed(2)} ms`,
     "",
     "policy   answer     failures  torn  cycles        vs steady  done again    persisted B  commits  time",

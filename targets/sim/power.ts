@@ -77,6 +77,8 @@ export interface SimOptions {
   persist?: PersistMode;
   /** Gives up after this many power failures (a task that never fits is reported before). */
   maxFailures?: number;
+  /** Called at each power failure with a copy of the host's image of the region as it is left (for tests and tools). */
+  onFailure?: (image: Uint8Array) => void;
 }
 
 export interface SimResult {
@@ -180,13 +182,14 @@ export async function simulator(wasm: Uint8Array, manifest: Manifest, target: Ta
   const eCycle = target.activeAmpsPerMHz.value * target.voltage.value * 1e-6;
   // instantiating the module at a power-on: with WAMR, linear memory zeroed and the data
   // segments (the constants) copied in; natively, the arena and region zeroed by the C
-  // start-up (the constants stay in flash). The runtime's own bookkeeping is not counted.
-  const mem0 = manifest.memory;
+  // start-up (the constants stay in flash). Either is native code, so at the target's own
+  // bulk costs (not times an interpreter's factor). The runtime's bookkeeping is not counted.
+  const mem0 = manifest.memory, fill = target.bulkCyclesPerByte.fill.value, copy = target.bulkCyclesPerByte.copy.value;
   const instantiateCycles = runtime.constantsIn === "ram"
-    ? mem0.pages * 65536 * weights.fillBytes! + mem0.constantBytes * weights.copyBytes!
-    : (ck.region.base + ck.region.bytes) * weights.fillBytes!;
+    ? mem0.pages * 65536 * fill + mem0.constantBytes * copy
+    : (ck.region.base + ck.region.bytes) * fill;
   // in place, the region is not zeroed (it is the non-volatile memory): only the scratch below it
-  const instantiateVolatile = ck.region.base * weights.fillBytes!;
+  const instantiateVolatile = ck.region.base * fill;
   const clock = target.clockHz.value;
   const base = ck!.region.base, bytes = ck!.region.bytes;
   const T = ck!.tasks.length;
@@ -203,6 +206,7 @@ export async function simulator(wasm: Uint8Array, manifest: Manifest, target: Ta
     const dma = (opts.persist ?? "wait") === "dma", inPlace = opts.persist === "in-place";
     if (opts.persist !== undefined && opts.persist !== "wait" && opts.persist !== "dma" && !inPlace) bad(`--persist ${opts.persist}: choose wait, dma or in-place`);
     if (inPlace && runtime.name !== "native") bad(`--persist in-place: the region must stay in non-volatile memory across a reset, but ${runtime.name} zeroes linear memory when it instantiates the module; use --runtime native (e.g. --target msp430fr5994)`);
+    if (inPlace && !target.nvInPlace.value) bad(`--persist in-place: ${target.name}'s non-volatile memory is not memory-mapped (nvInPlace 0 in targets/mcu/${target.name}.json): its host copies the region (--persist wait or dma)`);
     if (dma && opts.power.kind === "harvest") bad("--persist dma: the capacitor model drains energy at the core's rate and has no term for a DMA running beside it; use --persist wait with --capacitor");
     const drainEach = dma && ck!.layout === "shared";
     const power = opts.power;
@@ -249,7 +253,7 @@ export async function simulator(wasm: Uint8Array, manifest: Manifest, target: Ta
         nv.set(mem.subarray(p, p + k), p - base);
         r.persistBytes += k;
         r.persistWrites++;
-        persisted = true;
+        if (k > 0) persisted = true;
         if (k === len && isSlot(p, len)) r.commits++;
       };
       // "dma": the ranges queued, each with its bytes as listed and the cycle its write starts
@@ -274,7 +278,7 @@ export async function simulator(wasm: Uint8Array, manifest: Manifest, target: Ta
           r.persistBytes += k;
           r.persistWrites++;
           dmaBusy += Math.min(until, end) - q.start;
-          persisted = true;
+          if (k > 0) persisted = true;
           done++;
           if (k < len) { whole = false; break; }
           if (isSlot(q.p, len)) r.commits++;
@@ -285,7 +289,7 @@ export async function simulator(wasm: Uint8Array, manifest: Manifest, target: Ta
       /** "dma": the core waits (powered) until cycle `at`; the power may fail meanwhile. */
       const waitUntil = (at: number) => {
         if (at <= spent()) return;
-        if (at > left) { host = left - (fuel.value as number) - boot; throw new PowerFail(); }
+        if (at > left) { host = Math.max(0, left - (fuel.value as number) - boot); throw new PowerFail(); }
         host = at - (fuel.value as number) - boot;
       };
       /** Before a module call: the rule of PersistMode "dma". */
@@ -392,6 +396,7 @@ export async function simulator(wasm: Uint8Array, manifest: Manifest, target: Ta
           }
         }
         if (dma) { waitUntil(dmaEnd); land(Infinity, true); } // the answer is safe once the queue has drained
+        if (inPlace && spent() > left) throw new PowerFail(); // (fuel is checked at stores only)
         if (inPlace) { nv.set(mem.subarray(base, base + bytes)); persisted = true; }
         // done: the outputs, read from the module's memory
         r.outputs = readOutputs({ manifest, memory: ex.memory });
@@ -411,6 +416,7 @@ export async function simulator(wasm: Uint8Array, manifest: Manifest, target: Ta
         const used = Math.min(left, spent());
         if (dma && !land(used, true)) r.tornPersists++;
         if (inPlace && loaded) { nv.set(mem.subarray(base, base + bytes)); persisted = true; } // every store so far
+        opts.onFailure?.(nv.slice());
         r.bootCycles += Math.min(boot, left);
         r.wasmCycles += Math.max(0, Math.min(fuel.value as number, left - host - boot));
         r.persistCycles += dma ? dmaBusy : Math.max(0, Math.min(host, left - boot));
@@ -423,7 +429,7 @@ export async function simulator(wasm: Uint8Array, manifest: Manifest, target: Ta
           t += off;
         }
         if (progress > progressAt) { progressAt = progress; stuck = 0; } else if (++stuck > 200) {
-          bad(`simulate: ${stuck} power-ons in a row without committing past task ${progress} (layer ${ck!.tasks[Math.min(progress, T - 1)].layer}); the power between failures (${Math.round(left)} cycles this time) does not cover it with what a reset costs (instantiating and reading the image back: ${Math.round(instantiateCycles + restoreCycles)} cycles) and the checks it makes the task do: compile with a finer --intermittent grain or a smaller --task-instructions, or use a larger capacitor`);
+          bad(`simulate: ${stuck} power-ons in a row without committing past task ${progress} (layer ${ck!.tasks[Math.min(progress, T - 1)].layer}); the power between failures (${Math.round(left)} cycles this time) does not cover it with what a reset costs (instantiating and reading the image back: ${Math.round((inPlace ? instantiateVolatile : instantiateCycles) + restoreCycles)} cycles) and the checks it makes the task do: compile with a finer --intermittent grain or a smaller --task-instructions, or use a larger capacitor`);
         }
         if (r.failures > maxFailures) bad(`simulate: more than ${maxFailures} power failures before the inference completed`);
       }
@@ -437,11 +443,14 @@ export async function simulator(wasm: Uint8Array, manifest: Manifest, target: Ta
     return r;
   }
 
-  const measure = (inputs: Value[], nv: NvCost) => {
-    const { nvCyclesPerByte, nvCyclesPerWrite } = nv;
-    simulate(inputs, { power: { kind: "steady" }, policy: "energy", nvCyclesPerByte, nvCyclesPerWrite }, true);
+  function simulatorPowerOn(nv: NvCost & { persist?: PersistMode }): number {
+    return nv.persist === "in-place" ? instantiateVolatile : instantiateCycles + (nv.nvCyclesPerWrite ?? 0) + bytes * nv.nvCyclesPerByte;
+  }
+  const measure = (inputs: Value[], nv: NvCost & { persist?: PersistMode }) => {
+    const { nvCyclesPerByte, nvCyclesPerWrite } = nv, persist = nv.persist === "in-place" ? "in-place" as const : "wait" as const;
+    simulate(inputs, { power: { kind: "steady" }, policy: "energy", nvCyclesPerByte, nvCyclesPerWrite, persist }, true);
     const bare = taskCycles!;
-    simulate(inputs, { power: { kind: "steady" }, policy: "every", nvCyclesPerByte, nvCyclesPerWrite }, true);
+    simulate(inputs, { power: { kind: "steady" }, policy: "every", nvCyclesPerByte, nvCyclesPerWrite, persist }, true);
     commitCycles = taskCycles!.map((c, i) => Math.max(0, c - bare[i]));
     return taskCycles!.map((c, i) => c + taskPersist![i]);
   };
@@ -458,9 +467,7 @@ export async function simulator(wasm: Uint8Array, manifest: Manifest, target: Ta
     },
     joulesPerCycle: eCycle,
     clockHz: clock,
-    powerOnCycles(nv) {
-      return nv.persist === "in-place" ? instantiateVolatile : instantiateCycles + (nv.nvCyclesPerWrite ?? 0) + bytes * nv.nvCyclesPerByte;
-    },
+    powerOnCycles: simulatorPowerOn,
     taskCycles: measure,
     run(inputs, opts) {
       if (opts.policy === "energy" || opts.power.kind === "harvest") measure(inputs, opts);
@@ -468,12 +475,15 @@ export async function simulator(wasm: Uint8Array, manifest: Manifest, target: Ta
         // the capacitor must hold the largest task and its commit, from a full charge, without harvest
         const cap = opts.power.capacitor;
         const holds = cap.usableJoules / eCycle;
-        const total = taskCycles!.map((c, i) => c + taskPersist![i]);
+        // the energy policy sleeps before the capacitor runs dry, so it never pays for a power-on;
+        // "every" fails each time it does, and a power-on after that must leave room for a task
+        const boot = opts.policy === "every" ? simulatorPowerOn(opts) : 0;
+        const total = taskCycles!.map((c, i) => c + taskPersist![i] + boot);
         const worst = total.reduce((w, c, i) => (c > total[w] ? i : w), 0);
         if (total[worst] > holds) {
           const t = ck!.tasks[worst], l = manifest.layers[t.layer];
           const uj = (x: number) => `${(x * 1e6).toPrecision(3)} uJ`;
-          bad(`--capacitor ${cap.text}: task ${worst} (layer ${t.layer} ${l.op} '${l.name}'${t.tiles > 1 ? `, tile ${t.tile + 1} of ${t.tiles}` : ""}) needs ${uj(total[worst] * eCycle)} (${Math.round(total[worst])} cycles with its commit) but the capacitor holds ${uj(cap.usableJoules)} between ${cap.von} V and ${cap.voff} V: use a larger capacitor, or compile with --intermittent unit or a smaller --task-instructions`);
+          bad(`--capacitor ${cap.text}: task ${worst} (layer ${t.layer} ${l.op} '${l.name}'${t.tiles > 1 ? `, tile ${t.tile + 1} of ${t.tiles}` : ""}) needs ${uj(total[worst] * eCycle)} (${Math.round(total[worst])} cycles with its commit${boot ? `, after a power-on of ${Math.round(boot)} (instantiating, reading the image back; --policy energy sleeps instead of failing)` : ""}) but the capacitor holds ${uj(cap.usableJoules)} between ${cap.von} V and ${cap.voff} V: use a larger capacitor, or compile with --intermittent unit or a smaller --task-instructions`);
         }
       }
       return simulate(inputs, opts);

@@ -105,7 +105,7 @@ for (const ex of EXAMPLES) {
       const m = (e as Error).message;
       if (/power-ons in a row/.test(m)) return `livelock at ${m.match(/task \d+ \(layer \d+\)/)?.[0] ?? "a task"}`;
       const r = m.match(/(task \d+) \(layer (\d+) (\w+) .*? needs ([\d.e+]+ uJ)/);
-      return `refused: ${r ? `${r[1]} (layer ${r[2]} ${r[3]}) needs ${r[4]}` : m.slice(0, 60)}`;
+      return `refused: ${r ? `${r[1]} (layer ${r[2]} ${r[3]}) needs ${r[4]}${/after a power-on/.test(m) ? " after a power-on" : ""}` : m.slice(0, 60)}`;
     };
     try {
       const a = run({ power: { kind: "harvest", capacitor: cap, harvest }, policy: "every", ...NV_WAIT });
