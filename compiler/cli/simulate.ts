@@ -49,7 +49,8 @@ export const SIMULATE_HELP = `usage: picojoule simulate <dir> --intermittent [op
   --json                   print the results as JSON
   -h, --help
 
-Exit codes: 0 ok; 1 a policy livelocked (reported beside the others), or the answer differs
+Exit codes: 0 ok; 1 a policy livelocked or its capacitor cannot hold a power-on (reported
+beside the others), or the answer differs
 from steady power (a bug); 2 bad input.`;
 
 export interface SimulateArgs {
@@ -126,13 +127,13 @@ export async function simulateCommand(a: SimulateArgs): Promise<{ out: string; o
       powerText = `random failures every ${Number(m[1]).toLocaleString("en-US")} instructions on average (${Math.round(Number(m[1]) * perInstruction).toLocaleString("en-US")} cycles)`;
     } else bad(`--power ${p}: expected steady or random:<instructions>, e.g. random:100000`);
   }
-  type Row = { policy: string; identical: boolean; livelock?: string; failures: number; tornPersists: number; cycles: number; vsSteady: number; reexecutedCycles: number; persistBytes: number; commits: number; seconds: number; offSeconds: number };
+  type Row = { policy: string; identical: boolean; stopped?: string; failures: number; tornPersists: number; cycles: number; vsSteady: number; reexecutedCycles: number; persistBytes: number; commits: number; seconds: number; offSeconds: number };
   const rows: Row[] = [];
   let ok = true;
   for (const policy of policies) {
     const acc = { failures: 0, torn: 0, cycles: 0, persistBytes: 0, commits: 0, seconds: 0, offSeconds: 0, restarts: 0, same: true };
-    let livelock: string | undefined;
-    for (let k = 0; k < runs && !livelock; k++) {
+    let stopped: string | undefined;
+    for (let k = 0; k < runs && !stopped; k++) {
       const p = power!.kind === "random" ? { ...power!, seed: seed + k } : power!;
       let r: ReturnType<typeof sim.run>;
       try {
@@ -140,8 +141,9 @@ export async function simulateCommand(a: SimulateArgs): Promise<{ out: string; o
       } catch (e) {
         // a policy that never gets past a task is a finding about this power, not a bad input:
         // report it beside the others (and exit 1)
-        if (!/power-ons in a row without committing/.test((e as Error).message)) throw e;
-        livelock = (e as Error).message.replace(/^simulate: /, "");
+        // (and so is a capacitor that holds a task but not a power-on too, for a policy that fails)
+        if (!/power-ons in a row without committing|after a power-on of/.test((e as Error).message)) throw e;
+        stopped = (e as Error).message.replace(/^simulate: /, "");
         break;
       }
       const same = Buffer.compare(Buffer.from(r.outputs[0].data.buffer, r.outputs[0].data.byteOffset, r.outputs[0].data.byteLength), Buffer.from(steadyOut.data.buffer, steadyOut.data.byteOffset, steadyOut.data.byteLength)) === 0;
@@ -149,9 +151,9 @@ export async function simulateCommand(a: SimulateArgs): Promise<{ out: string; o
       acc.failures += r.failures; acc.torn += r.tornPersists; acc.cycles += r.cycles; acc.persistBytes += r.persistBytes;
       acc.commits += r.commits; acc.seconds += r.seconds; acc.offSeconds += r.offSeconds; acc.restarts += r.restarts;
     }
-    if (livelock) {
+    if (stopped) {
       ok = false;
-      rows.push({ policy, identical: false, livelock, failures: NaN, tornPersists: NaN, cycles: NaN, vsSteady: NaN, reexecutedCycles: NaN, persistBytes: NaN, commits: NaN, seconds: NaN, offSeconds: NaN });
+      rows.push({ policy, identical: false, stopped, failures: NaN, tornPersists: NaN, cycles: NaN, vsSteady: NaN, reexecutedCycles: NaN, persistBytes: NaN, commits: NaN, seconds: NaN, offSeconds: NaN });
       continue;
     }
     ok &&= acc.same;
@@ -166,7 +168,7 @@ export async function simulateCommand(a: SimulateArgs): Promise<{ out: string; o
     `steady power, a commit after every task: ${f(steady.cycles)} cycles, ${f(steady.persistBytes)} bytes persisted, ${(steady.seconds * 1e3).toFixed(2)} ms`,
     "",
     "policy   answer     failures  torn  cycles        vs steady  done again    persisted B  commits  time",
-    ...rows.map((r) => r.livelock ? `${r.policy.padEnd(8)} livelock: ${r.livelock}` : `${r.policy.padEnd(8)} ${(r.identical ? "identical" : "DIFFERENT").padEnd(10)} ${f(r.failures, runs > 1 ? 1 : 0).padStart(8)}  ${f(r.tornPersists, runs > 1 ? 1 : 0).padStart(4)}  ${f(r.cycles).padStart(12)}  ${r.vsSteady.toFixed(3).padStart(8)}x  ${f(Math.max(0, r.reexecutedCycles)).padStart(11)}  ${f(r.persistBytes).padStart(11)}  ${f(r.commits, runs > 1 ? 1 : 0).padStart(7)}  ${r.seconds < 1 ? `${(r.seconds * 1e3).toFixed(2)} ms` : `${r.seconds.toFixed(3)} s`}${r.offSeconds ? ` (${(r.offSeconds / r.seconds * 100).toFixed(0)}% charging)` : ""}`),
+    ...rows.map((r) => r.stopped ? `${r.policy.padEnd(8)} ${/after a power-on/.test(r.stopped) ? "refused" : "livelock"}: ${r.stopped}` : `${r.policy.padEnd(8)} ${(r.identical ? "identical" : "DIFFERENT").padEnd(10)} ${f(r.failures, runs > 1 ? 1 : 0).padStart(8)}  ${f(r.tornPersists, runs > 1 ? 1 : 0).padStart(4)}  ${f(r.cycles).padStart(12)}  ${r.vsSteady.toFixed(3).padStart(8)}x  ${f(Math.max(0, r.reexecutedCycles)).padStart(11)}  ${f(r.persistBytes).padStart(11)}  ${f(r.commits, runs > 1 ? 1 : 0).padStart(7)}  ${r.seconds < 1 ? `${(r.seconds * 1e3).toFixed(2)} ms` : `${r.seconds.toFixed(3)} s`}${r.offSeconds ? ` (${(r.offSeconds / r.seconds * 100).toFixed(0)}% charging)` : ""}`),
   ];
   return { out: lines.join("\n"), ok };
 }
