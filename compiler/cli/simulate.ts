@@ -50,8 +50,7 @@ export const SIMULATE_HELP = `usage: picojoule simulate <dir> --intermittent [op
   -h, --help
 
 Exit codes: 0 ok; 1 a policy livelocked or its capacitor cannot hold a power-on (reported
-beside the others), or the answer differs
-from steady power (a bug); 2 bad input.`;
+beside the others), or the answer differs from steady power (a bug); 2 bad input.`;
 
 export interface SimulateArgs {
   dir: string;
