@@ -64,11 +64,6 @@ export function ck_hash_ranges(p: usize, n: usize, count: i32, stride: usize, se
   return h ^ (h >>> 13);
 }
 
-/** Hash of n bytes at p, seeded by `seed` (one range). */
-export function ck_hash(p: usize, n: usize, seed: u32): u32 {
-  return ck_hash_ranges(p, n, 1, 0, seed);
-}
-
 // volatile state, rebuilt by ck_read after every reset: the current slot (-1: none) and its contents
 let cur: i32 = -1;
 let seq: u32 = 0;

@@ -7,7 +7,8 @@
  */
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
-import { bad } from "../util/errors.js";
+import { bad, PicoError } from "../util/errors.js";
+import type { PersistMode } from "../../targets/sim/power.js";
 import { readNpy } from "../util/npy.js";
 import type { Manifest } from "../emit/manifest.js";
 import { instantiate, runRaw, toRaw } from "../runner.js";
@@ -99,9 +100,8 @@ export async function simulateCommand(a: SimulateArgs): Promise<{ out: string; o
   if (a.capacitor && a.power) bad("--power and --capacitor exclude each other: a capacitor run fails when the capacitor runs dry");
   const nvCyclesPerByte = num("nv-cycles-per-byte", a["nv-cycles-per-byte"], target.nvCyclesPerByte.value, 0);
   const nvCyclesPerWrite = num("nv-cycles-per-write", a["nv-cycles-per-write"], target.nvCyclesPerWrite.value, 0);
-  const persist = a.persist === undefined ? (target.nvInPlace.value && runtime.name === "native" ? "in-place" : "wait")
-    : a.persist === "wait" || a.persist === "dma" || a.persist === "in-place" ? a.persist : bad(`--persist ${a.persist}: choose wait, dma or in-place`);
-  if (persist === "dma" && a.capacitor) bad("--persist dma goes with --power steady or random:<n>; the capacitor model has no term for a DMA running beside the core: use --persist wait with --capacitor");
+  // (the simulator checks the mode, for the library and the CLI alike)
+  const persist = (a.persist ?? (target.nvInPlace.value && runtime.name === "native" ? "in-place" : "wait")) as PersistMode;
   const nv = { nvCyclesPerByte, nvCyclesPerWrite, persist } as const;
   const runs = num("runs", a.runs, 1, 1), seed = num("seed", a.seed, 1, 0);
   if (!Number.isInteger(runs)) bad(`--runs ${a.runs}: expected a whole number >= 1`);
@@ -138,11 +138,11 @@ export async function simulateCommand(a: SimulateArgs): Promise<{ out: string; o
       try {
         r = sim.run(inputs, { power: p, policy, ...nv });
       } catch (e) {
-        // a policy that never gets past a task is a finding about this power, not a bad input:
-        // report it beside the others (and exit 1)
-        // (and so is a capacitor that holds a task but not a power-on too, for a policy that fails)
-        if (!/power-ons in a row without committing|after a power-on of/.test((e as Error).message)) throw e;
-        stopped = (e as Error).message.replace(/^simulate: /, "");
+        // a policy that cannot finish on this power (a livelock, or a capacitor that holds a
+        // task but not a power-on too) is a finding, not a bad input: reported beside the
+        // others, and exit 1
+        if (!(e instanceof PicoError) || !e.policyStopped) throw e;
+        stopped = `${e.policyStopped}: ${e.message.replace(/^simulate: /, "")}`;
         break;
       }
       const same = Buffer.compare(Buffer.from(r.outputs[0].data.buffer, r.outputs[0].data.byteOffset, r.outputs[0].data.byteLength), Buffer.from(steadyOut.data.buffer, steadyOut.data.byteOffset, steadyOut.data.byteLength)) === 0;
@@ -167,7 +167,7 @@ export async function simulateCommand(a: SimulateArgs): Promise<{ out: string; o
     `steady power, a commit after every task: ${f(steady.cycles)} cycles, ${f(steady.persistBytes)} bytes persisted, ${(steady.seconds * 1e3).toFixed(2)} ms`,
     "",
     "policy   answer     failures  torn  cycles        vs steady  done again    persisted B  commits  time",
-    ...rows.map((r) => r.stopped ? `${r.policy.padEnd(8)} ${/after a power-on/.test(r.stopped) ? "refused" : "livelock"}: ${r.stopped}` : `${r.policy.padEnd(8)} ${(r.identical ? "identical" : "DIFFERENT").padEnd(10)} ${f(r.failures, runs > 1 ? 1 : 0).padStart(8)}  ${f(r.tornPersists, runs > 1 ? 1 : 0).padStart(4)}  ${f(r.cycles).padStart(12)}  ${r.vsSteady.toFixed(3).padStart(8)}x  ${f(Math.max(0, r.reexecutedCycles)).padStart(11)}  ${f(r.persistBytes).padStart(11)}  ${f(r.commits, runs > 1 ? 1 : 0).padStart(7)}  ${r.seconds < 1 ? `${(r.seconds * 1e3).toFixed(2)} ms` : `${r.seconds.toFixed(3)} s`}${r.offSeconds ? ` (${(r.offSeconds / r.seconds * 100).toFixed(0)}% charging)` : ""}`),
+    ...rows.map((r) => r.stopped ? `${r.policy.padEnd(8)} ${r.stopped}` : `${r.policy.padEnd(8)} ${(r.identical ? "identical" : "DIFFERENT").padEnd(10)} ${f(r.failures, runs > 1 ? 1 : 0).padStart(8)}  ${f(r.tornPersists, runs > 1 ? 1 : 0).padStart(4)}  ${f(r.cycles).padStart(12)}  ${r.vsSteady.toFixed(3).padStart(8)}x  ${f(Math.max(0, r.reexecutedCycles)).padStart(11)}  ${f(r.persistBytes).padStart(11)}  ${f(r.commits, runs > 1 ? 1 : 0).padStart(7)}  ${r.seconds < 1 ? `${(r.seconds * 1e3).toFixed(2)} ms` : `${r.seconds.toFixed(3)} s`}${r.offSeconds ? ` (${(r.offSeconds / r.seconds * 100).toFixed(0)}% charging)` : ""}`),
   ];
   return { out: lines.join("\n"), ok };
 }

@@ -8,6 +8,8 @@
 export class PicoError extends Error {
   /** Set when the problem is a run-time tensor that must be a compile-time constant. */
   constantNeeded?: string;
+  /** Set by the power simulator when a commit policy cannot finish on this power (it livelocks, or its capacitor cannot hold a power-on and a task). */
+  policyStopped?: "livelock" | "refused";
   constructor(message: string, readonly exitCode: 1 | 2 = 2) {
     super(message.replace(/\s*\n\s*/g, " "));
     this.name = "PicoError";
@@ -18,6 +20,13 @@ export class PicoError extends Error {
 export function needConstant(name: string, message: string): never {
   const e = new PicoError(message, 2);
   e.constantNeeded = name;
+  throw e;
+}
+
+/** A commit policy that cannot finish on the power simulated: exit code 2 from the library; the CLI reports it beside the other policies. */
+export function policyStopped(kind: "livelock" | "refused", message: string): never {
+  const e = new PicoError(message, 2);
+  e.policyStopped = kind;
   throw e;
 }
 

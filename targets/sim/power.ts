@@ -34,7 +34,7 @@
  * a steady run first. The module itself commits early where deferring would be unsafe (its
  * CK_WAR table).
  */
-import { bad, internal } from "../../compiler/util/errors.js";
+import { bad, internal, policyStopped } from "../../compiler/util/errors.js";
 import type { Manifest } from "../../compiler/emit/manifest.js";
 import type { Value } from "../../compiler/ir/graph.js";
 import { readOutputs, writeInputs } from "../../compiler/runner.js";
@@ -207,7 +207,7 @@ export async function simulator(wasm: Uint8Array, manifest: Manifest, target: Ta
     if (opts.persist !== undefined && opts.persist !== "wait" && opts.persist !== "dma" && !inPlace) bad(`--persist ${opts.persist}: choose wait, dma or in-place`);
     if (inPlace && runtime.name !== "native") bad(`--persist in-place: the region must stay in non-volatile memory across a reset, but ${runtime.name} zeroes linear memory when it instantiates the module; use --runtime native (e.g. --target msp430fr5994)`);
     if (inPlace && !target.nvInPlace.value) bad(`--persist in-place: ${target.name}'s non-volatile memory is not memory-mapped (nvInPlace 0 in targets/mcu/${target.name}.json): its host copies the region (--persist wait or dma)`);
-    if (dma && opts.power.kind === "harvest") bad("--persist dma: the capacitor model drains energy at the core's rate and has no term for a DMA running beside it; use --persist wait with --capacitor");
+    if (dma && opts.power.kind === "harvest") bad("--persist dma goes with --power steady or random:<n>: the capacitor model drains energy at the core's rate and has no term for a DMA running beside it; use --persist wait with --capacitor");
     const drainEach = dma && ck!.layout === "shared";
     const power = opts.power;
     const draw = power.kind === "random" ? rng(power.seed) : () => 0.5;
@@ -249,8 +249,9 @@ export async function simulator(wasm: Uint8Array, manifest: Manifest, target: Ta
       const spent = () => (fuel.value as number) + host + boot;
       const arm = () => { budget.value = left - host - boot; };
       const isSlot = (p: number, len: number) => len === ck!.region.slotBytes && p >= ck!.region.recordAddress && p < ck!.region.recordAddress + 2 * ck!.region.slotBytes;
-      const landed = (p: number, len: number, k: number) => {
-        nv.set(mem.subarray(p, p + k), p - base);
+      /** The first k of the `len` bytes listed at p reached the image, taken from `data`. */
+      const landed = (p: number, len: number, k: number, data: Uint8Array) => {
+        nv.set(data.subarray(0, k), p - base);
         r.persistBytes += k;
         r.persistWrites++;
         if (k > 0) persisted = true;
@@ -274,14 +275,10 @@ export async function simulator(wasm: Uint8Array, manifest: Manifest, target: Ta
           if (end > until && !cut) break;
           const k = end <= until ? len : perByte > 0 ? Math.max(0, Math.min(len, Math.floor((until - q.start - perWrite) / perByte))) : 0;
           if (Buffer.compare(mem.subarray(q.p, q.p + k), q.data.subarray(0, k)) !== 0) internal(`simulate --persist dma: bytes of [${q.p}, ${q.p + len}) changed while the DMA was writing them`);
-          nv.set(q.data.subarray(0, k), q.p - base);
-          r.persistBytes += k;
-          r.persistWrites++;
+          landed(q.p, len, k, q.data);
           dmaBusy += Math.min(until, end) - q.start;
-          if (k > 0) persisted = true;
           done++;
           if (k < len) { whole = false; break; }
-          if (isSlot(q.p, len)) r.commits++;
         }
         queue = cut ? [] : queue.slice(done);
         return whole;
@@ -321,7 +318,7 @@ export async function simulator(wasm: Uint8Array, manifest: Manifest, target: Ta
           const fit = perByte > 0 ? Math.floor((left - spent() - perWrite) / perByte) : left - spent() >= perWrite ? len : 0;
           const k = Math.max(0, Math.min(len, fit));
           host += Math.min(Math.max(0, left - spent()), perWrite + k * perByte);
-          landed(p, len, k);
+          landed(p, len, k, mem.subarray(p, p + len));
           if (k < len) { r.tornPersists++; throw new PowerFail(); }
         }
         if (dma) callEnds.push(dmaEnd);
@@ -429,7 +426,7 @@ export async function simulator(wasm: Uint8Array, manifest: Manifest, target: Ta
           t += off;
         }
         if (progress > progressAt) { progressAt = progress; stuck = 0; } else if (++stuck > 200) {
-          bad(`simulate: ${stuck} power-ons in a row without committing past task ${progress} (layer ${ck!.tasks[Math.min(progress, T - 1)].layer}); the power between failures (${Math.round(left)} cycles this time) does not cover it with what a reset costs (instantiating and reading the image back: ${Math.round((inPlace ? instantiateVolatile : instantiateCycles) + restoreCycles)} cycles) and the checks it makes the task do: compile with a finer --intermittent grain or a smaller --task-instructions, or use a larger capacitor`);
+          policyStopped("livelock", `simulate: ${stuck} power-ons in a row without committing past task ${progress} (layer ${ck!.tasks[Math.min(progress, T - 1)].layer}); the power between failures (${Math.round(left)} cycles this time) does not cover it with what a reset costs (instantiating and reading the image back: ${Math.round(simulatorPowerOn(opts))} cycles) and the checks it makes the task do: compile with a finer --intermittent grain or a smaller --task-instructions, or use a larger capacitor`);
         }
         if (r.failures > maxFailures) bad(`simulate: more than ${maxFailures} power failures before the inference completed`);
       }
@@ -483,7 +480,8 @@ export async function simulator(wasm: Uint8Array, manifest: Manifest, target: Ta
         if (total[worst] > holds) {
           const t = ck!.tasks[worst], l = manifest.layers[t.layer];
           const uj = (x: number) => `${(x * 1e6).toPrecision(3)} uJ`;
-          bad(`--capacitor ${cap.text}: task ${worst} (layer ${t.layer} ${l.op} '${l.name}'${t.tiles > 1 ? `, tile ${t.tile + 1} of ${t.tiles}` : ""}) needs ${uj(total[worst] * eCycle)} (${Math.round(total[worst])} cycles with its commit${boot ? `, after a power-on of ${Math.round(boot)} (instantiating, reading the image back; --policy energy sleeps instead of failing)` : ""}) but the capacitor holds ${uj(cap.usableJoules)} between ${cap.von} V and ${cap.voff} V: use a larger capacitor, or compile with --intermittent unit or a smaller --task-instructions`);
+          const refuse = boot ? (m: string) => policyStopped("refused", m) : bad;
+          refuse(`--capacitor ${cap.text}: task ${worst} (layer ${t.layer} ${l.op} '${l.name}'${t.tiles > 1 ? `, tile ${t.tile + 1} of ${t.tiles}` : ""}) needs ${uj(total[worst] * eCycle)} (${Math.round(total[worst])} cycles with its commit${boot ? `, after a power-on of ${Math.round(boot)} (instantiating, reading the image back; --policy energy sleeps instead of failing)` : ""}) but the capacitor holds ${uj(cap.usableJoules)} between ${cap.von} V and ${cap.voff} V: use a larger capacitor, or compile with --intermittent unit or a smaller --task-instructions`);
         }
       }
       return simulate(inputs, opts);

@@ -11,12 +11,12 @@
 // never a wrong answer; the region, tables and exports are as model.json and model.h say;
 // refusals.
 import { describe, expect, it } from "vitest";
-import { compileModel, quantizeInput, type Compiled, type CompileOptions } from "../../compiler/pipeline.js";
+import { compileModel, type Compiled, type CompileOptions } from "../../compiler/pipeline.js";
 import { instantiate, runRaw } from "../../compiler/runner.js";
-import { readNpy } from "../../compiler/util/npy.js";
 import { makeValue, type Value } from "../../compiler/ir/graph.js";
 import type { Manifest } from "../../compiler/emit/manifest.js";
 import { rng } from "../helpers/random.js";
+import { exampleSample } from "../helpers/examples.js";
 import { writeModel } from "../helpers/build-onnx.js";
 import { profileModule } from "../../targets/profile/dynamic.js";
 import { instructions } from "../../targets/profile/instrument.js";
@@ -92,13 +92,7 @@ function bytesOf(m: Manifest, outs: Value[]): number[][] {
   return outs.map((v) => Array.from(new Uint8Array(v.data.buffer, v.data.byteOffset, v.data.byteLength)));
 }
 
-/** Sample i of an example's x_test, as the module's raw input. */
-function sample(m: Manifest, ex: string, i: number): Value[] {
-  const x = readNpy(`examples/${ex}/x_test.npy`);
-  const io = m.inputs[0], n = io.shape.reduce((a, b) => a * b, 1);
-  const v = makeValue("float32", io.shape, Array.from(x.data).slice(i * n, (i + 1) * n).map(Number));
-  return [io.dtype === "int8" ? quantizeInput(v, io.scale!, io.zeroPoint!) : v];
-}
+const sample = exampleSample;
 
 const int8 = (ex: string): CompileOptions => ({ quantize: "int8", calibrate: `examples/${ex}/calib.npy` });
 

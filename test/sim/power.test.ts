@@ -7,21 +7,15 @@
 // background with the same answers; and the refusals: a capacitor smaller than the largest task (naming it),
 // the energy policy without a capacitor, a task that never fits between failures.
 import { describe, expect, it } from "vitest";
-import { compileModel, quantizeInput } from "../../compiler/pipeline.js";
+import { compileModel } from "../../compiler/pipeline.js";
 import { instantiate, runRaw } from "../../compiler/runner.js";
-import { readNpy } from "../../compiler/util/npy.js";
-import { makeValue, type Value } from "../../compiler/ir/graph.js";
-import type { Manifest } from "../../compiler/emit/manifest.js";
+import type { Value } from "../../compiler/ir/graph.js";
 import { loadRuntime, loadTarget } from "../../targets/cost.js";
 import { simulator } from "../../targets/sim/power.js";
 import { Capacitor, parseHarvest } from "../../targets/sim/harvest.js";
+import { exampleSample } from "../helpers/examples.js";
 
-function sample(m: Manifest, ex: string, i: number): Value[] {
-  const x = readNpy(`examples/${ex}/x_test.npy`);
-  const io = m.inputs[0], n = io.shape.reduce((a, b) => a * b, 1);
-  const v = makeValue("float32", io.shape, Array.from(x.data as Float32Array).slice(i * n, (i + 1) * n));
-  return [quantizeInput(v, io.scale!, io.zeroPoint!)];
-}
+const sample = exampleSample;
 const bytes = (v: Value) => Array.from(new Uint8Array(v.data.buffer, v.data.byteOffset, v.data.byteLength));
 
 describe("power-failure simulator", () => {
@@ -145,7 +139,7 @@ describe("power-failure simulator", () => {
     const ld = lsim.run(x, { power: { kind: "steady" }, policy: "energy", ...slow });
     expect(bytes(ld.outputs[0])).toEqual(want);
     const cap = { kind: "harvest" as const, capacitor: new Capacitor(100e-6, 3, 1.8), harvest: parseHarvest("constant:1mW") };
-    expect(() => sim.run(x, { power: cap, policy: "every", ...nv, persist: "dma" })).toThrow(/--persist dma: the capacitor model .* use --persist wait with --capacitor/);
+    expect(() => sim.run(x, { power: cap, policy: "every", ...nv, persist: "dma" })).toThrow(/--persist dma goes with --power steady or random:<n>: the capacitor model .* use --persist wait with --capacitor/);
     expect(() => sim.run(x, { power: { kind: "steady" }, policy: "every", ...nv, nvCyclesPerWrite: -1 })).toThrow(/--nv-cycles-per-write -1: expected a number >= 0/);
   });
 
