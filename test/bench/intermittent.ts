@@ -14,6 +14,7 @@
  *     [--target cortex-m4f] [--runtime wamr-aot] [--grains layer,tile,unit]
  *     [--nv-cycles-per-byte n] [--nv-cycles-per-write n] [--persist wait|dma] [--task-instructions n]
  */
+import type { PicoError } from "../../compiler/util/errors.js";
 import { compileModel, quantizeInput, type CompileOptions } from "../../compiler/pipeline.js";
 import { readNpy } from "../../compiler/util/npy.js";
 import { makeValue, type Value } from "../../compiler/ir/graph.js";
@@ -103,7 +104,7 @@ for (const ex of EXAMPLES) {
     let ce = "", cn = "", cf = "-";
     const why = (e: unknown) => {
       const m = (e as Error).message;
-      if (/power-ons in a row/.test(m)) return `livelock at ${m.match(/task \d+ \(layer \d+\)/)?.[0] ?? "a task"}`;
+      if ((e as PicoError).policyStopped === "livelock") return `livelock at ${m.match(/task \d+ \(layer \d+\)/)?.[0] ?? "a task"}`;
       const r = m.match(/(task \d+) \(layer (\d+) (\w+) .*? needs ([\d.e+]+ uJ)/);
       return `refused: ${r ? `${r[1]} (layer ${r[2]} ${r[3]}) needs ${r[4]}${/after a power-on/.test(m) ? " after a power-on" : ""}` : m.slice(0, 60)}`;
     };
